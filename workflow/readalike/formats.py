@@ -211,9 +211,7 @@ def write_saccades(target: str | os.PathLike, saccades: SaccadeSet) -> None:
                 grp[f"article_{a:03d}"].attrs["n_sentences"] = len(article)
 
 
-def read_saccades(
-    path: str | os.PathLike, measures: Sequence[str] | None = None
-) -> SaccadeSet:
+def read_saccades(path: str | os.PathLike, measures: Sequence[str] | None = None) -> SaccadeSet:
     """Read a saccade file (all measures, or the named ones)."""
     path = Path(path)
     with h5py.File(path, "r") as f:

@@ -1,0 +1,122 @@
+"""Flattening ragged per-sentence matrices into one vector of word pairs.
+
+Every Study A analysis works on the same set of word pairs: in each sentence, query word
+``i`` and key word ``j <= i`` (the lower triangle with the diagonal: what a causal model can
+attend to). Pairs are ordered article by article, sentence by sentence, and row by row
+within a sentence (``np.tril_indices`` order), so each article and each row is a contiguous
+slice of the pair axis, which lets folds and row sums use views and ``np.add.reduceat``
+instead of masks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from .formats import Ragged
+
+
+@cache
+def _tril(n: int) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.tril_indices(n)
+    rows.setflags(write=False)
+    cols.setflags(write=False)
+    return rows, cols
+
+
+@dataclass(frozen=True)
+class PairIndex:
+    """Where each word pair of a corpus comes from.
+
+    Attributes
+    ----------
+    lengths : words per sentence, ``lengths[a][s]``.
+    article : (P,) int, article of each pair.
+    sentence : (P,) int, running sentence number over the corpus.
+    row, col : (P,) int, query word ``i`` and key word ``j <= i`` of each pair.
+    row_start : (R,) int, first pair of each query row (all rows of all sentences).
+    article_start : (A + 1,) int, pair offsets of the articles (``article_start[-1] == P``).
+    """
+
+    lengths: tuple[tuple[int, ...], ...]
+    article: np.ndarray
+    sentence: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    row_start: np.ndarray
+    article_start: np.ndarray
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.row.size)
+
+    @property
+    def row_query(self) -> np.ndarray:
+        """(R,) query word index ``i`` of every row."""
+        return self.row[self.row_start]
+
+
+def pair_index(lengths: list[list[int]]) -> PairIndex:
+    """Index of the lower-triangle pairs (``j <= i``) of every sentence."""
+    rows, cols, articles, sentences = [], [], [], []
+    article_start = [0]
+    sentence_no = 0
+    for a, article in enumerate(lengths):
+        for n in article:
+            r, c = _tril(int(n))
+            rows.append(r)
+            cols.append(c)
+            articles.append(np.full(r.size, a))
+            sentences.append(np.full(r.size, sentence_no))
+            sentence_no += 1
+        article_start.append(article_start[-1] + sum(n * (n + 1) // 2 for n in article))
+    row = np.concatenate(rows)
+    col = np.concatenate(cols)
+    # a new row starts wherever the key index returns to 0
+    row_start = np.flatnonzero(col == 0)
+    return PairIndex(
+        lengths=tuple(tuple(int(n) for n in article) for article in lengths),
+        article=np.concatenate(articles),
+        sentence=np.concatenate(sentences),
+        row=row,
+        col=col,
+        row_start=row_start,
+        article_start=np.asarray(article_start),
+    )
+
+
+def stack_pairs(ragged: Ragged, dtype: np.dtype | type | None = None) -> np.ndarray:
+    """Stack the lower-triangle pairs of every sentence along a last axis.
+
+    Parameters
+    ----------
+    ragged : ``ragged[a][s]`` of shape ``(..., n, n)``; leading axes (layers, heads) are kept.
+    dtype : output dtype (default: that of the input arrays).
+
+    Returns
+    -------
+    (..., P) array, pairs in :func:`pair_index` order.
+    """
+    blocks = []
+    for article in ragged:
+        for matrix in article:
+            r, c = _tril(matrix.shape[-1])
+            blocks.append(matrix[..., r, c])
+    out = np.concatenate(blocks, axis=-1)
+    return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def layer_blocks(n_layers: int, block_size: int) -> list[slice]:
+    """Consecutive layer slices of at most ``block_size`` layers."""
+    return [slice(s, min(s + block_size, n_layers)) for s in range(0, n_layers, block_size)]
+
+
+def depth_parts(n_layers: int, n_parts: int = 4) -> np.ndarray:
+    """Part (quarter, by default) of the model's depth of each layer: ``floor(parts*l/L)``.
+
+    Models of different depth are compared part by part; with fewer layers than parts some
+    parts are empty and simply absent.
+    """
+    return (np.arange(n_layers) * n_parts) // n_layers

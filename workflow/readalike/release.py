@@ -1,0 +1,899 @@
+"""Verifying, fetching and converting the released data of arXiv 2310.19084.
+
+The authors released their data in the repository ``RiverGao/scaling_finetuning``
+(pinned here to :data:`RELEASE_COMMIT`). This module is the converter from that release
+to the project's HDF5 formats (:mod:`readalike.formats`); nothing downstream knows the
+data came from a release.
+
+Release layout (paths relative to the repository root)
+    ``golden_attention/reading_brain/mean_saccade_{num,dur}_p{1,2}.pkl``
+        pickled ``list`` (articles) of ``list`` (sentences) of ``(n_words, n_words)``
+        float64 arrays: group-mean saccades from word ``i`` to word ``j``. ``p1`` = L1
+        (native English) readers, ``p2`` = L2 (Chinese-English bilingual) readers.
+    ``golden_attention/reading_brain/label_{self,prev,start}.pkl``
+        the trivial patterns as nested lists of 0/1 ints, same nesting.
+    ``model_attention/<family>/<size>/{rb,instr_rb}_p1_layer{L}.npy``
+        one file per layer: ``(articles, max_sentences, heads, max_words, max_words)``
+        float16 word-level attention, zero-padded past each sentence's real length;
+        ``rb`` = sentence read alone (plain), ``instr_rb`` = after an instruction prefix.
+
+The flow is: :func:`needed_files` lists what a run needs, :func:`download_release_files`
+fetches it (or a local copy is used), :func:`verify_files` checks every byte against the
+SHA-256 manifest, then :func:`load_release_saccades` and :func:`load_release_attention`
+read it into :class:`~readalike.formats.SaccadeSet` / :class:`~readalike.formats.AttentionSet`.
+Pickles are read only through :func:`readalike.safe_pickle.load_pickle`; ``.npy`` files
+with ``allow_pickle=False``.
+
+Data faults in the attention files (padding, causality, row sums, range) are reported as
+rows of a tidy checks table, never silently dropped or repaired; only NaN/inf and
+structural faults (shapes, truncated files) stop the conversion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .formats import AttentionSet, Ragged, SaccadeSet, check_same_lengths
+from .outputs import atomic_path
+from .safe_pickle import load_pickle
+
+logger = logging.getLogger(__name__)
+
+RELEASE_REPO = "RiverGao/scaling_finetuning"
+RELEASE_COMMIT = "c7ca37a3d1dc591eb2d39234400ac52957fd0d53"
+#: ``str.format`` template with ``{commit}`` and ``{path}``; unused fields are allowed, so a
+#: ``file://`` mirror without a commit in its path works as well.
+RAW_URL = "https://raw.githubusercontent.com/RiverGao/scaling_finetuning/{commit}/{path}"
+
+HUMAN_DIR = "golden_attention/reading_brain"
+#: measure name in the saccade HDF5 file -> file stem in the release
+HUMAN_MEASURES: dict[str, str] = {"num": "mean_saccade_num", "dur": "mean_saccade_dur"}
+#: group suffix in the release -> reader group
+READING_BRAIN_GROUPS: dict[str, str] = {"p1": "L1", "p2": "L2"}
+#: prompt condition -> file prefix of the per-layer attention files
+CONDITION_PREFIXES: dict[str, str] = {"plain": "rb_p1", "instruction": "instr_rb_p1"}
+TRIVIAL_PATTERNS = ("self", "prev", "start")
+LLAMA_30B_DIR = "model_attention/llama/30B"
+
+#: ``n_readers`` stored for release data. The release holds group means only, with no
+#: reader count, so the count is recorded as unknown rather than guessed. (Observation,
+#: not used: every ``mean_saccade_num_p1`` sentence is an exact multiple of 1/51 and every
+#: ``p2`` sentence of 1/54, which suggests means over 51 and 54 readers.)
+UNKNOWN_READERS = -1
+
+#: tolerance on a row sum above 1: float16 rounding moves each entry by at most 2**-12 of
+#: its value, so a row of a softmax subset cannot sum above 1 + 2.5e-4 by rounding alone.
+ROW_SUM_TOLERANCE = 1e-3
+
+CHECK_COLUMNS = ["check", "model", "condition", "layer", "value", "passed", "severity", "detail"]
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+# --------------------------------------------------------------------------- checksums
+
+
+def read_manifest(path: str | os.PathLike) -> dict[str, str]:
+    """Read a ``sha256sum`` file into ``{relative path: lower-case hex SHA-256}``.
+
+    Accepts both the text (``HASH  path``) and binary (``HASH *path``) markers.
+
+    Raises
+    ------
+    ValueError
+        On a malformed line or a path listed twice with different hashes; the message
+        names the file and line.
+    """
+    path = Path(path)
+    manifest: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        digest, sep, rest = line.partition(" ")
+        digest = digest.lower()
+        if not sep or not _HEX64.match(digest) or rest[:1] not in (" ", "*") or not rest[1:]:
+            raise ValueError(f"{path}: line {number} is not 'SHA256  path': {line!r}")
+        rel = rest[1:]
+        rel = rel[2:] if rel.startswith("./") else rel
+        if manifest.get(rel, digest) != digest:
+            raise ValueError(f"{path}: line {number}: {rel} is listed twice with different hashes")
+        manifest[rel] = digest
+    return manifest
+
+
+def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks so large files never sit in memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_files(
+    release_dir: str | os.PathLike, manifest: Mapping[str, str], relpaths: Iterable[str]
+) -> None:
+    """Check that every needed file exists under ``release_dir`` with its manifest hash.
+
+    All files are checked before raising, so one error lists every problem.
+
+    Raises
+    ------
+    ValueError
+        Naming each file that is missing, not in the manifest, or whose SHA-256 differs
+        (with the expected and found hashes).
+    """
+    release_dir = Path(release_dir)
+    problems = []
+    relpaths = list(relpaths)
+    for rel in relpaths:
+        path = release_dir / rel
+        expected = manifest.get(rel)
+        if expected is None:
+            problems.append(f"{rel}: not listed in the manifest, cannot be verified")
+        elif not path.is_file():
+            problems.append(f"{path}: missing")
+        else:
+            found = sha256_file(path)
+            if found != expected:
+                problems.append(
+                    f"{path}: SHA-256 {found} differs from the manifest's {expected}; "
+                    "the file is corrupted or altered"
+                )
+    if problems:
+        raise ValueError(
+            f"release check failed in {release_dir} ({len(problems)} of {len(relpaths)} "
+            "files):\n" + "\n".join(problems)
+        )
+    logger.info("verified %d release files in %s", len(relpaths), release_dir)
+
+
+def download_release_files(
+    relpaths: Iterable[str],
+    dest_dir: str | os.PathLike,
+    manifest: Mapping[str, str],
+    commit: str = RELEASE_COMMIT,
+    base_url: str = RAW_URL,
+    timeout: float = 60.0,
+) -> None:
+    """Fetch release files into ``dest_dir`` (same relative layout), verified on arrival.
+
+    Each file is streamed to a temporary file beside its target and moved into place only
+    once its SHA-256 matches the manifest, so ``dest_dir`` never holds an unverified or
+    half-written file. Files already present with the right hash are skipped; present with
+    a wrong hash, they are fetched again.
+
+    Parameters
+    ----------
+    relpaths
+        Paths relative to the repository root, as in the manifest.
+    base_url
+        ``str.format`` template with ``{commit}`` and ``{path}`` fields (``{path}`` is
+        URL-quoted); e.g. ``"file:///mirror/{path}"`` for a local mirror.
+
+    Raises
+    ------
+    ValueError
+        A path is not in the manifest, or the fetched bytes do not match it.
+    OSError
+        The fetch failed; the message names the file and the URL.
+    """
+    dest_dir = Path(dest_dir)
+    for rel in relpaths:
+        expected = manifest.get(rel)
+        if expected is None:
+            raise ValueError(
+                f"{rel}: not listed in the manifest; refusing an unverifiable download"
+            )
+        target = dest_dir / rel
+        if target.is_file():
+            if sha256_file(target) == expected:
+                logger.debug("%s: present and verified, skipped", target)
+                continue
+            logger.warning("%s: present with a wrong SHA-256, fetching it again", target)
+        url = base_url.format(commit=commit, path=urllib.parse.quote(rel, safe="/"))
+        logger.info("fetching %s", url)
+        with atomic_path(target) as tmp:
+            digest = hashlib.sha256()
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as f:
+                    while chunk := response.read(1 << 20):
+                        digest.update(chunk)
+                        f.write(chunk)
+            except (urllib.error.URLError, OSError) as err:
+                raise OSError(f"{rel}: download from {url} failed ({err})") from err
+            found = digest.hexdigest()
+            if found != expected:
+                raise ValueError(
+                    f"{rel}: downloaded from {url} with SHA-256 {found}, the manifest says "
+                    f"{expected}; the file is corrupted or altered, not kept"
+                )
+
+
+# --------------------------------------------------------------------------- file lists
+
+
+def human_relpath(stem: str, group_suffix: str) -> str:
+    """Release path of a human-data pickle, e.g. ``("mean_saccade_num", "p1")``."""
+    return f"{HUMAN_DIR}/{stem}_{group_suffix}.pkl"
+
+
+def label_relpath(pattern: str) -> str:
+    """Release path of a trivial-pattern pickle (``self``, ``prev`` or ``start``)."""
+    return f"{HUMAN_DIR}/label_{pattern}.pkl"
+
+
+def attention_relpath(model_rel_dir: str, file_prefix: str, layer: int) -> str:
+    """Release path of one layer's attention file."""
+    return f"{model_rel_dir.rstrip('/')}/{file_prefix}_layer{layer}.npy"
+
+
+def _contiguous_layers(layers: Iterable[int], where: str, file_prefix: str) -> int:
+    found = sorted(set(layers))
+    if not found:
+        raise ValueError(f"{where}: no {file_prefix}_layer*.npy files")
+    missing = sorted(set(range(found[-1] + 1)) - set(found))
+    if missing:
+        raise ValueError(
+            f"{where}: layer files are not contiguous from 0: {file_prefix}_layer{missing[0]}.npy "
+            f"is missing (missing layers {missing}; found {len(found)} up to layer {found[-1]})"
+        )
+    return len(found)
+
+
+def layers_in_dir(release_dir: str | os.PathLike, model_rel_dir: str, file_prefix: str) -> int:
+    """Number of layers of a local copy: files ``{file_prefix}_layer{0..L-1}.npy``.
+
+    Raises
+    ------
+    ValueError
+        No layer file, or a gap in the numbering (naming the first missing layer).
+    """
+    folder = Path(release_dir) / model_rel_dir
+    pattern = re.compile(rf"^{re.escape(file_prefix)}_layer(\d+)\.npy$")
+    layers = [int(m.group(1)) for p in folder.glob("*.npy") if (m := pattern.match(p.name))]
+    return _contiguous_layers(layers, str(folder), file_prefix)
+
+
+def layers_in_manifest(manifest: Mapping[str, str], model_rel_dir: str, file_prefix: str) -> int:
+    """Number of layers the manifest lists for a model and condition (for downloads)."""
+    prefix = model_rel_dir.rstrip("/") + "/"
+    pattern = re.compile(rf"^{re.escape(prefix + file_prefix)}_layer(\d+)\.npy$")
+    layers = [int(m.group(1)) for rel in manifest if (m := pattern.match(rel))]
+    return _contiguous_layers(layers, f"manifest under {prefix}", file_prefix)
+
+
+def needed_files(
+    model_rel_dir: str,
+    n_layers: int,
+    conditions: Iterable[str] = tuple(CONDITION_PREFIXES),
+    groups: Iterable[str] = tuple(READING_BRAIN_GROUPS),
+    measures: Iterable[str] = tuple(HUMAN_MEASURES),
+    patterns: Iterable[str] = TRIVIAL_PATTERNS,
+) -> list[str]:
+    """Release paths a run needs: human saccades, trivial-pattern labels, attention layers.
+
+    Parameters
+    ----------
+    conditions
+        Keys of :data:`CONDITION_PREFIXES` (``plain``, ``instruction``).
+    groups
+        Release group suffixes (``p1``, ``p2``).
+    measures
+        Keys of :data:`HUMAN_MEASURES` (``num``, ``dur``).
+    patterns
+        Trivial patterns whose labels :func:`release_label_checks` compares; ``()`` for none.
+    """
+    files = [human_relpath(HUMAN_MEASURES[m], g) for g in groups for m in measures]
+    files += [label_relpath(p) for p in patterns]
+    for condition in conditions:
+        if condition not in CONDITION_PREFIXES:
+            raise ValueError(f"unknown condition {condition!r}; known: {list(CONDITION_PREFIXES)}")
+        prefix = CONDITION_PREFIXES[condition]
+        files += [attention_relpath(model_rel_dir, prefix, layer) for layer in range(n_layers)]
+    return files
+
+
+def release_source(relpaths: Sequence[str], commit: str = RELEASE_COMMIT) -> str:
+    """Provenance string ``release:<repo>@<commit>:<path>[,<path>...]``."""
+    return f"release:{RELEASE_REPO}@{commit}:{','.join(relpaths)}"
+
+
+# --------------------------------------------------------------------------- human data
+
+
+def _validate_ragged_matrices(obj: Any, path: Path, allow_negative: bool) -> Ragged:
+    if not isinstance(obj, list):
+        raise ValueError(f"{path}: expected a list of articles, found {type(obj).__name__}")
+    ragged: Ragged = []
+    for a, article in enumerate(obj):
+        if not isinstance(article, list):
+            raise ValueError(
+                f"{path}: article {a}: expected a list of sentences, found {type(article).__name__}"
+            )
+        sentences = []
+        for s, m in enumerate(article):
+            where = f"{path}: article {a} sentence {s}"
+            if not isinstance(m, np.ndarray) or m.dtype.kind != "f":
+                kind = m.dtype if isinstance(m, np.ndarray) else type(m).__name__
+                raise ValueError(f"{where}: expected a float array, found {kind}")
+            if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 1:
+                raise ValueError(f"{where}: expected a square (n_words, n_words) matrix, {m.shape}")
+            if not np.isfinite(m).all():
+                i, j = np.argwhere(~np.isfinite(m))[0]
+                raise ValueError(f"{where}: NaN or inf at row {i} column {j}")
+            if not allow_negative and (m < 0).any():
+                i, j = np.argwhere(m < 0)[0]
+                raise ValueError(f"{where}: negative mean saccade value {m[i, j]} at ({i}, {j})")
+            sentences.append(np.array(m, dtype=np.float64, order="C"))
+        ragged.append(sentences)
+    if not ragged:
+        raise ValueError(f"{path}: holds no article")
+    return ragged
+
+
+def load_release_saccades(
+    release_dir: str | os.PathLike,
+    group_suffix: str,
+    group_name: str | None = None,
+    measures: Mapping[str, str] | None = None,
+    commit: str = RELEASE_COMMIT,
+    allow_negative: bool = False,
+) -> SaccadeSet:
+    """Read one reader group's released saccade matrices into a :class:`SaccadeSet`.
+
+    Parameters
+    ----------
+    release_dir
+        Root of a (verified) copy of the release.
+    group_suffix
+        ``"p1"`` (L1 readers) or ``"p2"`` (L2 readers).
+    group_name
+        Group stored in the file; default from :data:`READING_BRAIN_GROUPS`.
+    measures
+        Measure name -> release file stem; default :data:`HUMAN_MEASURES`
+        (``num``, ``dur``).
+    commit
+        The release commit the copy was verified against (recorded in ``source``).
+    allow_negative
+        Accept negative entries (the authors' ``residue_*`` matrices are differences and
+        may be negative; mean saccade counts and durations may not).
+
+    Returns
+    -------
+    SaccadeSet
+        ``measures[name][a][s]``: ``(n_words, n_words)`` float64. ``n_readers`` is
+        :data:`UNKNOWN_READERS` (-1): the release holds group means only, without a reader
+        count. ``synthetic`` is False.
+
+    Raises
+    ------
+    ValueError
+        A pickle that names any global beyond NumPy arrays (``UnsafePickleError``), or a
+        structure that is not articles of sentences of finite square float matrices, or
+        measures whose sentence counts or word counts differ; the message names the file,
+        article and sentence.
+    """
+    release_dir = Path(release_dir)
+    if group_suffix not in READING_BRAIN_GROUPS:
+        raise ValueError(
+            f"unknown group suffix {group_suffix!r}; known: {list(READING_BRAIN_GROUPS)}"
+        )
+    measures = dict(HUMAN_MEASURES if measures is None else measures)
+    if not measures:
+        raise ValueError("no measure to load")
+    group = READING_BRAIN_GROUPS[group_suffix] if group_name is None else group_name
+    data: dict[str, Ragged] = {}
+    relpaths = []
+    first: tuple[str, list[list[int]]] | None = None
+    for name, stem in measures.items():
+        rel = human_relpath(stem, group_suffix)
+        path = release_dir / rel
+        ragged = _validate_ragged_matrices(load_pickle(path), path, allow_negative)
+        lengths = [[m.shape[0] for m in article] for article in ragged]
+        if first is None:
+            first = (str(path), lengths)
+        else:
+            check_same_lengths(first[1], lengths, first[0], str(path))
+        data[name] = ragged
+        relpaths.append(rel)
+    n_sentences = sum(len(article) for article in next(iter(data.values())))
+    logger.info(
+        "loaded release saccades of group %s (%s): %d measures, %d sentences",
+        group,
+        group_suffix,
+        len(data),
+        n_sentences,
+    )
+    return SaccadeSet(
+        group=group,
+        n_readers=UNKNOWN_READERS,
+        source=release_source(relpaths, commit),
+        synthetic=False,
+        measures=data,
+    )
+
+
+def release_label_checks(
+    release_dir: str | os.PathLike,
+    lengths: list[list[int]],
+    patterns: Iterable[str] = TRIVIAL_PATTERNS,
+) -> list[dict]:
+    """Compare the released trivial-pattern labels with the patterns computed from lengths.
+
+    ``self``: ``i == j``; ``prev``: ``j == i - 1`` (row 0 empty); ``start``: ``j == 0``.
+
+    Parameters
+    ----------
+    lengths
+        ``lengths[a][s]`` = words of sentence ``s`` of article ``a`` (from the saccades).
+
+    Returns
+    -------
+    list of dict
+        One check row per pattern (columns :data:`CHECK_COLUMNS`), ``value`` = number of
+        sentences whose label differs from the computed pattern or has another shape.
+    """
+    release_dir = Path(release_dir)
+    rows = []
+    for pattern in patterns:
+        rel = label_relpath(pattern)
+        path = release_dir / rel
+        labels = load_pickle(path)
+        bad = []
+        if not isinstance(labels, list) or len(labels) != len(lengths):
+            found = len(labels) if isinstance(labels, list) else type(labels).__name__
+            bad.append(f"{len(lengths)} articles expected, found {found}")
+        else:
+            for a, (article, article_lengths) in enumerate(zip(labels, lengths, strict=True)):
+                if not isinstance(article, list) or len(article) != len(article_lengths):
+                    bad.append(f"article {a}: {len(article_lengths)} sentences expected")
+                    continue
+                for s, (label, n) in enumerate(zip(article, article_lengths, strict=True)):
+                    found = np.asarray(label)
+                    expected = _trivial_pattern(pattern, n)
+                    if found.shape != expected.shape:
+                        bad.append(
+                            f"article {a} sentence {s}: shape {found.shape}, expected {(n, n)}"
+                        )
+                    elif not np.array_equal(found, expected):
+                        i, j = np.argwhere(found != expected)[0]
+                        bad.append(f"article {a} sentence {s}: differs first at ({i}, {j})")
+        detail = "; ".join(bad[:5]) + (f"; ... {len(bad) - 5} more" if len(bad) > 5 else "")
+        rows.append(
+            _row(
+                f"label_{pattern}_matches_lengths",
+                "release",
+                "labels",
+                "all",
+                len(bad),
+                not bad,
+                "warning",
+                detail or f"{rel} equals the {pattern} pattern computed from the lengths",
+            )
+        )
+    return rows
+
+
+def _trivial_pattern(pattern: str, n: int) -> np.ndarray:
+    if pattern == "self":
+        return np.eye(n, dtype=np.int64)
+    if pattern == "prev":
+        return np.eye(n, k=-1, dtype=np.int64)
+    if pattern == "start":
+        out = np.zeros((n, n), dtype=np.int64)
+        out[:, 0] = 1
+        return out
+    raise ValueError(f"unknown trivial pattern {pattern!r}; known: {list(TRIVIAL_PATTERNS)}")
+
+
+# --------------------------------------------------------------------------- attention
+
+
+def _row(check, model, condition, layer, value, passed, severity, detail) -> dict:
+    return dict(
+        check=check,
+        model=model,
+        condition=condition,
+        layer=layer,
+        value=float(value),
+        passed=bool(passed),
+        severity=severity,
+        detail=detail,
+    )
+
+
+def _describe(obj: Any) -> str:
+    if isinstance(obj, np.ndarray):
+        return f"{obj.dtype} array of shape {obj.shape}"
+    return type(obj).__name__
+
+
+def _open_layer(path: Path) -> np.ndarray:
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: missing layer file") from None
+    except (ValueError, OSError, EOFError) as err:
+        # a truncated file fails in the header parser or in mmap ("mmap length is greater
+        # than file size"); either way one error naming the file
+        raise ValueError(
+            f"{path}: not a readable .npy file, truncated or corrupted ({err})"
+        ) from None
+    if not isinstance(array, np.ndarray) or array.ndim != 5 or array.dtype.kind != "f":
+        raise ValueError(
+            f"{path}: expected a float array (articles, max_sentences, heads, max_words, "
+            f"max_words), found {_describe(array)}"
+        )
+    if array.shape[3] != array.shape[4]:
+        raise ValueError(f"{path}: word axes differ in size, shape {array.shape}")
+    return array
+
+
+def _length_grid(lengths: list[list[int]], shape: tuple[int, ...], path: Path) -> np.ndarray:
+    """``(A, S)`` int array of real lengths, 0 for sentences or articles the data lack."""
+    n_art, n_sent, _, n_words, _ = shape
+    if len(lengths) > n_art:
+        raise ValueError(
+            f"{path}: holds {n_art} articles, the human matrices have {len(lengths)} "
+            f"(article {n_art} does not fit)"
+        )
+    grid = np.zeros((n_art, n_sent), dtype=np.int64)
+    for a, article in enumerate(lengths):
+        if len(article) > n_sent:
+            raise ValueError(
+                f"{path}: article {a} has {len(article)} sentences in the human matrices, the "
+                f"file holds at most {n_sent} (sentence {n_sent} does not fit)"
+            )
+        for s, n in enumerate(article):
+            if not 1 <= n <= n_words:
+                raise ValueError(
+                    f"{path}: article {a} sentence {s} has {n} words in the human matrices, "
+                    f"the file holds 1 to {n_words}"
+                )
+        grid[a, : len(article)] = article
+    return grid
+
+
+def _first(mask: np.ndarray) -> str:
+    a, s, h, i, j = np.argwhere(mask)[0]
+    return f"first at article {a} sentence {s} head {h} row {i} column {j}"
+
+
+def _layer_checks(
+    x: np.ndarray, valid: np.ndarray, row_ok: np.ndarray, path: Path, layer: int, label: tuple
+) -> tuple[list[dict], dict[str, float]]:
+    """Data-fault checks of one layer, vectorised over all sentences and heads.
+
+    ``x``: (A, S, H, W, W) float32; ``valid``: (A, S, 1, W, W) real-block mask;
+    ``row_ok``: (A, S, 1, W) real-row mask.
+    """
+    model, condition = label
+    finite = np.isfinite(x)
+    if not finite.all():
+        a, s, h, i, j = np.argwhere(~finite)[0]
+        region = "real block" if valid[a, s, 0, i, j] else "padding"
+        raise ValueError(
+            f"{path}: layer {layer} article {a} sentence {s}: NaN or inf (head {h} row {i} "
+            f"column {j}, {region}); {int((~finite).sum())} non-finite entries in this layer"
+        )
+    rows = [_row("nonfinite", model, condition, layer, 0, True, "error", "no NaN or inf")]
+
+    # padding beyond the real length, or in sentences/articles the human data lack
+    pad = (x != 0) & ~valid
+    n_pad = int(pad.sum())
+    detail = (
+        f"max |value| {float(np.abs(np.where(valid, 0, x)).max()):.4g}, {_first(pad)}"
+        if n_pad
+        else "padding all zero"
+    )
+    rows.append(
+        _row("padding_nonzero", model, condition, layer, n_pad, n_pad == 0, "warning", detail)
+    )
+
+    w = x.shape[-1]
+    upper = np.triu(np.ones((w, w), dtype=bool), k=1)
+    acausal = (x != 0) & valid & upper
+    n_acausal = int(acausal.sum())
+    detail = (
+        f"max {float(np.where(valid & upper, x, 0).max()):.4g}, {_first(acausal)}"
+        if n_acausal
+        else "no weight on later words (j > i)"
+    )
+    rows.append(
+        _row(
+            "causal_upper_nonzero",
+            model,
+            condition,
+            layer,
+            n_acausal,
+            not n_acausal,
+            "warning",
+            detail,
+        )
+    )
+
+    inside = np.where(valid, x, 0.0)
+    outside = valid & ((x < 0) | (x > 1))
+    n_out = int(outside.sum())
+    detail = f"range [{float(inside.min()):.4g}, {float(inside.max()):.4g}] in real blocks" + (
+        f", {_first(outside)}" if n_out else ""
+    )
+    rows.append(
+        _row("value_outside_0_1", model, condition, layer, n_out, not n_out, "warning", detail)
+    )
+
+    # (A, S, H, W) sums over the real columns of real rows
+    sums = inside.sum(axis=-1, dtype=np.float64)
+    rows_mask = np.broadcast_to(row_ok, sums.shape)
+    real_sums = sums[rows_mask]
+    zero = rows_mask & (sums == 0)
+    n_zero = int(zero.sum())
+    detail = f"{n_zero} of {real_sums.size} rows"
+    if n_zero:
+        a, s, h, i = np.argwhere(zero)[0]
+        detail += f", first at article {a} sentence {s} head {h} row {i}"
+    rows.append(_row("zero_rows", model, condition, layer, n_zero, not n_zero, "warning", detail))
+
+    above = rows_mask & (sums > 1 + ROW_SUM_TOLERANCE)
+    n_above = int(above.sum())
+    detail = f"rows summing above 1 + {ROW_SUM_TOLERANCE:g}"
+    if n_above:
+        a, s, h, i = np.argwhere(above)[0]
+        detail += f", first at article {a} sentence {s} head {h} row {i}"
+    rows.append(
+        _row("row_sum_above_1", model, condition, layer, n_above, not n_above, "warning", detail)
+    )
+
+    stats = {
+        "row_sum_min": float(real_sums.min()),
+        "row_sum_mean": float(real_sums.mean()),
+        "row_sum_max": float(real_sums.max()),
+    }
+    # row 0 can attend only to word 0, so its sum is exactly the mass left after dropping
+    # BOS / prefix columns; reported separately because it is the most direct measure
+    stats["row0_sum_mean"] = float(sums[..., 0][rows_mask[..., 0]].mean())
+    note = "within-sentence row sums (< 1: BOS/prefix columns were dropped upstream)"
+    rows += [_row(k, model, condition, layer, v, True, "info", note) for k, v in stats.items()]
+    counts = {
+        "padding_nonzero": n_pad,
+        "causal_upper_nonzero": n_acausal,
+        "value_outside_0_1": n_out,
+        "zero_rows": n_zero,
+        "row_sum_above_1": n_above,
+    }
+    return rows, {**counts, **stats}
+
+
+def _summary_rows(per_layer: list[dict[str, float]], label: tuple, n_rows: int) -> list[dict]:
+    model, condition = label
+    rows = [_row("nonfinite", model, condition, "all", 0, True, "error", "no NaN or inf")]
+    for name in (
+        "padding_nonzero",
+        "causal_upper_nonzero",
+        "value_outside_0_1",
+        "zero_rows",
+        "row_sum_above_1",
+    ):
+        values = [d[name] for d in per_layer]
+        total = int(sum(values))
+        bad = [i for i, v in enumerate(values) if v]
+        detail = f"in layers {bad}" if bad else "no layer"
+        if name == "zero_rows":
+            detail += f" ({total} of {n_rows * len(per_layer)} rows)"
+        rows.append(_row(name, model, condition, "all", total, not total, "warning", detail))
+    note = "over all layers"
+    rows.append(
+        _row(
+            "row_sum_min",
+            model,
+            condition,
+            "all",
+            min(d["row_sum_min"] for d in per_layer),
+            True,
+            "info",
+            note,
+        )
+    )
+    # every layer has the same rows, so the mean of layer means is the overall mean
+    rows.append(
+        _row(
+            "row_sum_mean",
+            model,
+            condition,
+            "all",
+            float(np.mean([d["row_sum_mean"] for d in per_layer])),
+            True,
+            "info",
+            note,
+        )
+    )
+    rows.append(
+        _row(
+            "row_sum_max",
+            model,
+            condition,
+            "all",
+            max(d["row_sum_max"] for d in per_layer),
+            True,
+            "info",
+            note,
+        )
+    )
+    rows.append(
+        _row(
+            "row0_sum_mean",
+            model,
+            condition,
+            "all",
+            float(np.mean([d["row0_sum_mean"] for d in per_layer])),
+            True,
+            "info",
+            note,
+        )
+    )
+    return rows
+
+
+def load_release_attention(
+    release_dir: str | os.PathLike,
+    model_rel_dir: str,
+    file_prefix: str,
+    lengths: list[list[int]],
+    model_name: str,
+    condition: str,
+    n_layers: int | None = None,
+    commit: str = RELEASE_COMMIT,
+) -> tuple[AttentionSet, list[dict]]:
+    """Convert released per-layer attention files into an :class:`AttentionSet`.
+
+    Layer files ``{file_prefix}_layer{L}.npy`` are memory-mapped one at a time; each holds
+    ``(articles A, max_sentences S, heads H, max_words W, max_words W)`` attention,
+    zero-padded. Layers, heads and padding sizes are read from the files; the real
+    lengths come from the human matrices.
+
+    Parameters
+    ----------
+    model_rel_dir
+        Folder of the model's files relative to ``release_dir``, e.g.
+        :data:`LLAMA_30B_DIR`.
+    file_prefix
+        ``"rb_p1"`` (plain) or ``"instr_rb_p1"`` (instruction), see
+        :data:`CONDITION_PREFIXES`.
+    lengths
+        ``lengths[a][s]`` = words of sentence ``s`` of article ``a``
+        (``SaccadeSet.lengths()``).
+    n_layers
+        Read layers ``0..n_layers-1``; default: every contiguous layer file found.
+
+    Returns
+    -------
+    attention : AttentionSet
+        ``sentences[a][s]``: ``(n_layers, n_heads, n_words, n_words)`` float16, the files'
+        values sliced to the real length (not renormalised: rows sum below 1 because
+        the authors dropped BOS / prefix columns).
+    checks : list of dict
+        Tidy data-fault rows (:data:`CHECK_COLUMNS`), per layer and over ``"all"`` layers:
+        non-zero padding, non-zero entries above the diagonal, values outside [0, 1], rows
+        of zero sum, rows summing above 1, row-sum min / mean / max.
+
+    Raises
+    ------
+    ValueError
+        A missing, truncated or non-float layer file; layers of different shapes; lengths
+        that do not fit the files (naming file, article and sentence); NaN or inf anywhere
+        (naming file, layer, article and sentence).
+    """
+    release_dir = Path(release_dir)
+    if n_layers is None:
+        n_layers = layers_in_dir(release_dir, model_rel_dir, file_prefix)
+    relpaths = [attention_relpath(model_rel_dir, file_prefix, layer) for layer in range(n_layers)]
+    paths = [release_dir / rel for rel in relpaths]
+    label = (model_name, condition)
+
+    # open every layer first: a bad or mismatched file fails before any work is done
+    shape = None
+    for path in paths:
+        array = _open_layer(path)
+        if shape is None:
+            shape, first_path = array.shape, path
+        elif array.shape != shape:
+            raise ValueError(f"{path}: shape {array.shape} differs from {first_path}'s {shape}")
+        del array
+    n_art, n_sent, n_heads, n_words, _ = shape
+    grid = _length_grid(lengths, shape, paths[0])
+
+    idx = np.arange(n_words)
+    row_ok = (idx < grid[..., None])[:, :, None, :]  # (A, S, 1, W)
+    valid = row_ok[..., :, None] & row_ok[..., None, :]  # (A, S, 1, W, W)
+    n_rows = int(grid.sum()) * n_heads
+
+    sentences: Ragged = [
+        [np.empty((n_layers, n_heads, n, n), dtype=np.float16) for n in article]
+        for article in lengths
+    ]
+    checks: list[dict] = [
+        _row(
+            "n_layers",
+            model_name,
+            condition,
+            "all",
+            n_layers,
+            True,
+            "info",
+            f"{paths[0].parent}/{file_prefix}_layer{{0..{n_layers - 1}}}.npy",
+        ),
+        _row(
+            "n_heads",
+            model_name,
+            condition,
+            "all",
+            n_heads,
+            True,
+            "info",
+            f"file shape (articles, max_sentences, heads, max_words, max_words) = {shape}",
+        ),
+    ]
+    per_layer = []
+    for layer, path in enumerate(paths):
+        # one layer in memory at a time (4 MB float16, 8 MB float32 for LLaMA-30B);
+        # checks run in float32 because float16 row sums would lose precision
+        block = np.array(_open_layer(path))
+        x = block.astype(np.float32)
+        rows, stats = _layer_checks(x, valid, row_ok, path, layer, label)
+        checks += rows
+        per_layer.append(stats)
+        block = block.astype(np.float16, copy=False)
+        for a, article in enumerate(lengths):
+            for s, n in enumerate(article):
+                sentences[a][s][layer] = block[a, s, :, :n, :n]
+        del x, block
+    checks += _summary_rows(per_layer, label, n_rows)
+    failed = [r for r in checks if not r["passed"] and r["layer"] == "all"]
+    for r in failed:
+        logger.warning("%s %s: check %s failed: %s", model_name, condition, r["check"], r["detail"])
+    logger.info(
+        "converted %s (%s): %d layers x %d heads, %d sentences, %d failed checks",
+        model_name,
+        condition,
+        n_layers,
+        n_heads,
+        sum(len(article) for article in lengths),
+        len(failed),
+    )
+    attention = AttentionSet(
+        model=model_name,
+        condition=condition,
+        sentences=sentences,
+        source=release_source(
+            [f"{model_rel_dir.rstrip('/')}/{file_prefix}_layer{{0..{n_layers - 1}}}.npy"], commit
+        ),
+        attrs={
+            "release_repo": RELEASE_REPO,
+            "release_commit": commit,
+            "release_shape": list(shape),
+        },
+    )
+    return attention, checks
+
+
+def release_checks_table(checks: Iterable[dict]) -> pd.DataFrame:
+    """Tidy table of check rows: one row per check, model, condition and layer.
+
+    ``layer`` is the layer index, or ``"all"`` for a summary over layers (object column).
+    """
+    table = pd.DataFrame(list(checks), columns=CHECK_COLUMNS)
+    table["layer"] = table["layer"].astype(object)
+    return table
