@@ -93,8 +93,8 @@ def read_manifest(path: str | os.PathLike) -> dict[str, str]:
     Raises
     ------
     ValueError
-        On a malformed line or a path listed twice with different hashes; the message
-        names the file and line.
+        On a malformed line, a path leaving the release (absolute or with ``..``) or a path
+        listed twice with different hashes; the message names the file and line.
     """
     path = Path(path)
     manifest: dict[str, str] = {}
@@ -107,6 +107,9 @@ def read_manifest(path: str | os.PathLike) -> dict[str, str]:
             raise ValueError(f"{path}: line {number} is not 'SHA256  path': {line!r}")
         rel = rest[1:]
         rel = rel[2:] if rel.startswith("./") else rel
+        # paths become download targets: none may leave the destination folder
+        if rel.startswith("/") or ".." in rel.split("/"):
+            raise ValueError(f"{path}: line {number}: {rel!r} is not a path inside the release")
         if manifest.get(rel, digest) != digest:
             raise ValueError(f"{path}: line {number}: {rel} is listed twice with different hashes")
         manifest[rel] = digest
@@ -471,19 +474,10 @@ def release_label_checks(
                     elif not np.array_equal(found, expected):
                         i, j = np.argwhere(found != expected)[0]
                         bad.append(f"article {a} sentence {s}: differs first at ({i}, {j})")
-        detail = "; ".join(bad[:5]) + (f"; ... {len(bad) - 5} more" if len(bad) > 5 else "")
-        rows.append(
-            _row(
-                f"label_{pattern}_matches_lengths",
-                "release",
-                "labels",
-                "all",
-                len(bad),
-                not bad,
-                "warning",
-                detail or f"{rel} equals the {pattern} pattern computed from the lengths",
-            )
-        )
+        detail = _join(bad)
+        detail = detail or f"{rel} equals the {pattern} pattern computed from the lengths"
+        check = f"label_{pattern}_matches_lengths"
+        rows.append(_row(("release", "labels"), check, "all", len(bad), not bad, "warning", detail))
     return rows
 
 
@@ -500,19 +494,6 @@ def _trivial_pattern(pattern: str, n: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- attention
-
-
-def _row(check, model, condition, layer, value, passed, severity, detail) -> dict:
-    return dict(
-        check=check,
-        model=model,
-        condition=condition,
-        layer=layer,
-        value=float(value),
-        passed=bool(passed),
-        severity=severity,
-        detail=detail,
-    )
 
 
 def _describe(obj: Any) -> str:
@@ -567,20 +548,55 @@ def _length_grid(lengths: list[list[int]], shape: tuple[int, ...], path: Path) -
     return grid
 
 
+#: fault checks on attention files: value = count of faults, passed when 0
+FAULT_CHECKS: dict[str, str] = {
+    "length_mismatch": "sentences whose last non-zero row differs from the human word count",
+    "padding_nonzero": "non-zero entries outside the real (n, n) block of each sentence",
+    "causal_upper_nonzero": "non-zero entries above the diagonal (j > i) in real blocks",
+    "value_outside_0_1": "entries of real blocks outside [0, 1]",
+    "zero_rows": "real rows whose sum over the real columns is 0",
+    "row_sum_above_1": f"real rows summing above 1 + {ROW_SUM_TOLERANCE:g}",
+}
+#: descriptive row-sum numbers over real rows (< 1: BOS / prefix columns dropped upstream)
+ROW_SUM_STATS = ("row_sum_min", "row_sum_mean", "row_sum_max", "row0_sum_mean")
+
+
+def _join(items: Iterable[str], limit: int = 5) -> str:
+    items = list(items)
+    more = f"; ... {len(items) - limit} more" if len(items) > limit else ""
+    return "; ".join(items[:limit]) + more
+
+
 def _first(mask: np.ndarray) -> str:
-    a, s, h, i, j = np.argwhere(mask)[0]
-    return f"first at article {a} sentence {s} head {h} row {i} column {j}"
+    where = np.argwhere(mask)[0]
+    names = ("article", "sentence", "head", "row", "column")
+    return "first at " + " ".join(f"{k} {v}" for k, v in zip(names, where, strict=False))
 
 
 def _layer_checks(
-    x: np.ndarray, valid: np.ndarray, row_ok: np.ndarray, path: Path, layer: int, label: tuple
-) -> tuple[list[dict], dict[str, float]]:
+    x: np.ndarray, valid: np.ndarray, row_ok: np.ndarray, grid: np.ndarray, path: Path, layer: int
+) -> tuple[dict[str, tuple[int, str]], dict[str, float], dict[tuple[int, int], int]]:
     """Data-fault checks of one layer, vectorised over all sentences and heads.
 
-    ``x``: (A, S, H, W, W) float32; ``valid``: (A, S, 1, W, W) real-block mask;
-    ``row_ok``: (A, S, 1, W) real-row mask.
+    Parameters
+    ----------
+    x
+        ``(A, S, H, W, W)`` float32, one layer as stored.
+    valid, row_ok
+        ``(A, S, 1, W, W)`` mask of the real blocks and ``(A, S, 1, W)`` of the real rows.
+    grid
+        ``(A, S)`` real lengths (0 where the human data have no sentence).
+
+    Returns
+    -------
+    faults
+        :data:`FAULT_CHECKS` name -> (count, detail).
+    stats
+        :data:`ROW_SUM_STATS` name -> value.
+    mismatched
+        ``(article, sentence)`` -> word count implied by the attention, where it differs
+        from ``grid``.
     """
-    model, condition = label
     finite = np.isfinite(x)
     if not finite.all():
         a, s, h, i, j = np.argwhere(~finite)[0]
@@ -589,162 +605,135 @@ def _layer_checks(
             f"{path}: layer {layer} article {a} sentence {s}: NaN or inf (head {h} row {i} "
             f"column {j}, {region}); {int((~finite).sum())} non-finite entries in this layer"
         )
-    rows = [_row("nonfinite", model, condition, layer, 0, True, "error", "no NaN or inf")]
+    nonzero = x != 0
+    n_words = x.shape[-1]
+    faults: dict[str, tuple[int, str]] = {}
 
-    # padding beyond the real length, or in sentences/articles the human data lack
-    pad = (x != 0) & ~valid
+    # the length the attention itself implies: one past its last non-zero row (every real
+    # row of softmax attention keeps some weight on its own sentence)
+    rows_used = nonzero.any(axis=(2, 4))  # (A, S, W)
+    implied = np.where(rows_used.any(-1), n_words - np.argmax(rows_used[..., ::-1], -1), 0)
+    mismatched = {(int(a), int(s)): int(implied[a, s]) for a, s in np.argwhere(implied != grid)}
+    faults["length_mismatch"] = (
+        len(mismatched),
+        _join(
+            f"article {a} sentence {s}: {grid[a, s]} words in the human data, {n} in the attention"
+            for (a, s), n in mismatched.items()
+        ),
+    )
+
+    pad = nonzero & ~valid
     n_pad = int(pad.sum())
-    detail = (
-        f"max |value| {float(np.abs(np.where(valid, 0, x)).max()):.4g}, {_first(pad)}"
-        if n_pad
-        else "padding all zero"
-    )
-    rows.append(
-        _row("padding_nonzero", model, condition, layer, n_pad, n_pad == 0, "warning", detail)
+    faults["padding_nonzero"] = (
+        n_pad,
+        f"max |value| {float(np.abs(x[pad]).max()):.4g}, {_first(pad)}" if n_pad else "",
     )
 
-    w = x.shape[-1]
-    upper = np.triu(np.ones((w, w), dtype=bool), k=1)
-    acausal = (x != 0) & valid & upper
+    upper = np.triu(np.ones((n_words, n_words), dtype=bool), k=1)
+    acausal = nonzero & valid & upper
     n_acausal = int(acausal.sum())
-    detail = (
-        f"max {float(np.where(valid & upper, x, 0).max()):.4g}, {_first(acausal)}"
-        if n_acausal
-        else "no weight on later words (j > i)"
-    )
-    rows.append(
-        _row(
-            "causal_upper_nonzero",
-            model,
-            condition,
-            layer,
-            n_acausal,
-            not n_acausal,
-            "warning",
-            detail,
-        )
+    faults["causal_upper_nonzero"] = (
+        n_acausal,
+        f"max {float(x[acausal].max()):.4g}, {_first(acausal)}" if n_acausal else "",
     )
 
     inside = np.where(valid, x, 0.0)
     outside = valid & ((x < 0) | (x > 1))
     n_out = int(outside.sum())
-    detail = f"range [{float(inside.min()):.4g}, {float(inside.max()):.4g}] in real blocks" + (
-        f", {_first(outside)}" if n_out else ""
-    )
-    rows.append(
-        _row("value_outside_0_1", model, condition, layer, n_out, not n_out, "warning", detail)
+    faults["value_outside_0_1"] = (
+        n_out,
+        f"range [{float(inside.min()):.4g}, {float(inside.max()):.4g}] in real blocks"
+        + (f", {_first(outside)}" if n_out else ""),
     )
 
-    # (A, S, H, W) sums over the real columns of real rows
-    sums = inside.sum(axis=-1, dtype=np.float64)
+    sums = inside.sum(axis=-1, dtype=np.float64)  # (A, S, H, W) over the real columns
     rows_mask = np.broadcast_to(row_ok, sums.shape)
     real_sums = sums[rows_mask]
     zero = rows_mask & (sums == 0)
-    n_zero = int(zero.sum())
-    detail = f"{n_zero} of {real_sums.size} rows"
-    if n_zero:
-        a, s, h, i = np.argwhere(zero)[0]
-        detail += f", first at article {a} sentence {s} head {h} row {i}"
-    rows.append(_row("zero_rows", model, condition, layer, n_zero, not n_zero, "warning", detail))
-
     above = rows_mask & (sums > 1 + ROW_SUM_TOLERANCE)
-    n_above = int(above.sum())
-    detail = f"rows summing above 1 + {ROW_SUM_TOLERANCE:g}"
-    if n_above:
-        a, s, h, i = np.argwhere(above)[0]
-        detail += f", first at article {a} sentence {s} head {h} row {i}"
-    rows.append(
-        _row("row_sum_above_1", model, condition, layer, n_above, not n_above, "warning", detail)
-    )
+    for name, mask in (("zero_rows", zero), ("row_sum_above_1", above)):
+        count = int(mask.sum())
+        faults[name] = (
+            count,
+            f"{count} of {real_sums.size} rows" + (f", {_first(mask)}" if count else ""),
+        )
 
     stats = {
         "row_sum_min": float(real_sums.min()),
         "row_sum_mean": float(real_sums.mean()),
         "row_sum_max": float(real_sums.max()),
+        # row 0 can attend only to word 0, so its sum is exactly the mass that was left
+        # after the BOS / prefix columns were dropped: the most direct measure of it
+        "row0_sum_mean": float(sums[..., 0][rows_mask[..., 0]].mean()),
     }
-    # row 0 can attend only to word 0, so its sum is exactly the mass left after dropping
-    # BOS / prefix columns; reported separately because it is the most direct measure
-    stats["row0_sum_mean"] = float(sums[..., 0][rows_mask[..., 0]].mean())
-    note = "within-sentence row sums (< 1: BOS/prefix columns were dropped upstream)"
-    rows += [_row(k, model, condition, layer, v, True, "info", note) for k, v in stats.items()]
-    counts = {
-        "padding_nonzero": n_pad,
-        "causal_upper_nonzero": n_acausal,
-        "value_outside_0_1": n_out,
-        "zero_rows": n_zero,
-        "row_sum_above_1": n_above,
-    }
-    return rows, {**counts, **stats}
+    return faults, stats, mismatched
 
 
-def _summary_rows(per_layer: list[dict[str, float]], label: tuple, n_rows: int) -> list[dict]:
+def _row(
+    label: tuple[str, str],
+    check: str,
+    layer: int | str,
+    value: float,
+    passed: bool,
+    severity: str,
+    detail: str,
+) -> dict:
     model, condition = label
-    rows = [_row("nonfinite", model, condition, "all", 0, True, "error", "no NaN or inf")]
-    for name in (
-        "padding_nonzero",
-        "causal_upper_nonzero",
-        "value_outside_0_1",
-        "zero_rows",
-        "row_sum_above_1",
-    ):
-        values = [d[name] for d in per_layer]
-        total = int(sum(values))
-        bad = [i for i, v in enumerate(values) if v]
-        detail = f"in layers {bad}" if bad else "no layer"
-        if name == "zero_rows":
-            detail += f" ({total} of {n_rows * len(per_layer)} rows)"
-        rows.append(_row(name, model, condition, "all", total, not total, "warning", detail))
-    note = "over all layers"
-    rows.append(
-        _row(
-            "row_sum_min",
-            model,
-            condition,
-            "all",
-            min(d["row_sum_min"] for d in per_layer),
-            True,
-            "info",
-            note,
-        )
+    return dict(
+        check=check,
+        model=model,
+        condition=condition,
+        layer=layer,
+        value=float(value),
+        passed=bool(passed),
+        severity=severity,
+        detail=detail,
     )
-    # every layer has the same rows, so the mean of layer means is the overall mean
-    rows.append(
-        _row(
-            "row_sum_mean",
-            model,
-            condition,
-            "all",
-            float(np.mean([d["row_sum_mean"] for d in per_layer])),
-            True,
-            "info",
-            note,
-        )
-    )
-    rows.append(
-        _row(
-            "row_sum_max",
-            model,
-            condition,
-            "all",
-            max(d["row_sum_max"] for d in per_layer),
-            True,
-            "info",
-            note,
-        )
-    )
-    rows.append(
-        _row(
-            "row0_sum_mean",
-            model,
-            condition,
-            "all",
-            float(np.mean([d["row0_sum_mean"] for d in per_layer])),
-            True,
-            "info",
-            note,
-        )
-    )
+
+
+def _check_rows(
+    label: tuple[str, str], layer: int | str, faults: dict, stats: dict[str, float]
+) -> list[dict]:
+    rows = [_row(label, "nonfinite", layer, 0, True, "error", "no NaN or inf")]
+    for name, (count, detail) in faults.items():
+        text = FAULT_CHECKS[name] + (f": {detail}" if detail else "")
+        rows.append(_row(label, name, layer, count, count == 0, "warning", text))
+    for name, value in stats.items():
+        rows.append(_row(label, name, layer, value, True, "info", "within-sentence row sums"))
     return rows
+
+
+def _summary(
+    per_layer: list[tuple[dict, dict[str, float], dict]], grid: np.ndarray
+) -> tuple[dict, dict[str, float]]:
+    """Faults and stats over all layers (every layer has the same real rows)."""
+    faults = {}
+    for name in FAULT_CHECKS:
+        counts = [layer_faults[name][0] for layer_faults, _, _ in per_layer]
+        bad = [layer for layer, count in enumerate(counts) if count]
+        faults[name] = (sum(counts), f"in layers {bad}" if bad else "")
+    implied: dict[tuple[int, int], set[int]] = {}
+    for _, _, mismatched in per_layer:
+        for key, n in mismatched.items():
+            implied.setdefault(key, set()).add(n)
+    layers_hit = faults["length_mismatch"][1]
+    faults["length_mismatch"] = (
+        len(implied),
+        _join(
+            f"article {a} sentence {s}: {grid[a, s]} words in the human data, "
+            f"{sorted(ns)} in the attention"
+            for (a, s), ns in sorted(implied.items())
+        )
+        + (f" ({layers_hit})" if implied else ""),
+    )
+    stats = [s for _, s, _ in per_layer]
+    summary = {
+        "row_sum_min": min(s["row_sum_min"] for s in stats),
+        "row_sum_mean": float(np.mean([s["row_sum_mean"] for s in stats])),
+        "row_sum_max": max(s["row_sum_max"] for s in stats),
+        "row0_sum_mean": float(np.mean([s["row0_sum_mean"] for s in stats])),
+    }
+    return faults, summary
 
 
 def load_release_attention(
@@ -785,9 +774,11 @@ def load_release_attention(
         values sliced to the real length (not renormalised: rows sum below 1 because
         the authors dropped BOS / prefix columns).
     checks : list of dict
-        Tidy data-fault rows (:data:`CHECK_COLUMNS`), per layer and over ``"all"`` layers:
+        Tidy rows (:data:`CHECK_COLUMNS`), per layer and over ``"all"`` layers: the
+        :data:`FAULT_CHECKS` (sentences whose attention implies another word count,
         non-zero padding, non-zero entries above the diagonal, values outside [0, 1], rows
-        of zero sum, rows summing above 1, row-sum min / mean / max.
+        of zero sum, rows summing above 1; ``value`` = count, passed when 0) and the
+        :data:`ROW_SUM_STATS` (``severity`` ``"info"``), plus ``n_layers`` and ``n_heads``.
 
     Raises
     ------
@@ -799,68 +790,49 @@ def load_release_attention(
     release_dir = Path(release_dir)
     if n_layers is None:
         n_layers = layers_in_dir(release_dir, model_rel_dir, file_prefix)
+    if n_layers < 1:
+        raise ValueError(f"{release_dir / model_rel_dir}: n_layers must be at least 1")
     relpaths = [attention_relpath(model_rel_dir, file_prefix, layer) for layer in range(n_layers)]
     paths = [release_dir / rel for rel in relpaths]
     label = (model_name, condition)
 
     # open every layer first: a bad or mismatched file fails before any work is done
-    shape = None
-    for path in paths:
+    first = _open_layer(paths[0])
+    shape, dtype = first.shape, first.dtype
+    for path in paths[1:]:
         array = _open_layer(path)
-        if shape is None:
-            shape, first_path = array.shape, path
-        elif array.shape != shape:
-            raise ValueError(f"{path}: shape {array.shape} differs from {first_path}'s {shape}")
-        del array
-    n_art, n_sent, n_heads, n_words, _ = shape
+        if array.shape != shape:
+            raise ValueError(f"{path}: shape {array.shape} differs from {paths[0]}'s {shape}")
+    del first
+    _, _, n_heads, n_words, _ = shape
     grid = _length_grid(lengths, shape, paths[0])
 
     idx = np.arange(n_words)
     row_ok = (idx < grid[..., None])[:, :, None, :]  # (A, S, 1, W)
     valid = row_ok[..., :, None] & row_ok[..., None, :]  # (A, S, 1, W, W)
-    n_rows = int(grid.sum()) * n_heads
 
     sentences: Ragged = [
         [np.empty((n_layers, n_heads, n, n), dtype=np.float16) for n in article]
         for article in lengths
     ]
+    files = f"{paths[0].parent}/{file_prefix}_layer{{0..{n_layers - 1}}}.npy"
     checks: list[dict] = [
-        _row(
-            "n_layers",
-            model_name,
-            condition,
-            "all",
-            n_layers,
-            True,
-            "info",
-            f"{paths[0].parent}/{file_prefix}_layer{{0..{n_layers - 1}}}.npy",
-        ),
-        _row(
-            "n_heads",
-            model_name,
-            condition,
-            "all",
-            n_heads,
-            True,
-            "info",
-            f"file shape (articles, max_sentences, heads, max_words, max_words) = {shape}",
-        ),
+        _row(label, "n_layers", "all", n_layers, True, "info", files),
+        _row(label, "n_heads", "all", n_heads, True, "info", f"file shape {shape} {dtype}"),
     ]
     per_layer = []
     for layer, path in enumerate(paths):
         # one layer in memory at a time (4 MB float16, 8 MB float32 for LLaMA-30B);
         # checks run in float32 because float16 row sums would lose precision
         block = np.array(_open_layer(path))
-        x = block.astype(np.float32)
-        rows, stats = _layer_checks(x, valid, row_ok, path, layer, label)
-        checks += rows
-        per_layer.append(stats)
+        result = _layer_checks(block.astype(np.float32), valid, row_ok, grid, path, layer)
+        checks += _check_rows(label, layer, result[0], result[1])
+        per_layer.append(result)
         block = block.astype(np.float16, copy=False)
         for a, article in enumerate(lengths):
             for s, n in enumerate(article):
                 sentences[a][s][layer] = block[a, s, :, :n, :n]
-        del x, block
-    checks += _summary_rows(per_layer, label, n_rows)
+    checks += _check_rows(label, "all", *_summary(per_layer, grid))
     failed = [r for r in checks if not r["passed"] and r["layer"] == "all"]
     for r in failed:
         logger.warning("%s %s: check %s failed: %s", model_name, condition, r["check"], r["detail"])

@@ -270,7 +270,8 @@ def saccade_matrices(
     index = first_cell[saccade_sentence] + from_word * n_words[saccade_sentence] + to_word
     total = int(cells.sum())
     num = np.bincount(index, minlength=total).astype(np.float64)
-    dur = np.bincount(index, weights=saccade_duration, minlength=total)
+    # astype: bincount of no saccades at all returns integers even with weights.
+    dur = np.bincount(index, weights=saccade_duration, minlength=total).astype(np.float64)
 
     reader_sentence = np.unique(subject * n_words.size + flat)
     readers = np.bincount(reader_sentence % n_words.size, minlength=n_words.size)

@@ -1,0 +1,17 @@
+"""Sanity checks: JS of a model with itself, shuffled human matrices, trivial self-fit."""
+
+from readalike.joblog import send_to_log
+from readalike.outputs import write_tsv
+from readalike.study_a import controls_table
+
+send_to_log(snakemake.log[0])
+analysis = snakemake.params.analysis
+table = controls_table(
+    dict(zip(snakemake.params.models, snakemake.input.attention, strict=True)),
+    dict(zip(snakemake.params.groups, snakemake.input.human, strict=True)),
+    snakemake.params.measures,
+    seed=analysis["shuffle_seed"],
+    block_size=analysis["layer_block"],
+    shuffled_heldout_max=analysis["shuffled_heldout_max"],
+)
+write_tsv(table, snakemake.output[0], synthetic=snakemake.params.synthetic)

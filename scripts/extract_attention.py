@@ -1,0 +1,20 @@
+"""Word-level attention of one model under every prompt condition (one model load)."""
+
+from readalike.extraction import extract_conditions
+from readalike.formats import write_attention
+from readalike.joblog import send_to_log
+from readalike.stimuli import read_stimuli
+
+send_to_log(snakemake.log[0])
+model = snakemake.params.model
+attention_sets = extract_conditions(
+    model["location"],
+    read_stimuli(snakemake.input.stimuli),
+    snakemake.params.conditions,
+    model_name=snakemake.wildcards.model,
+    batch_size=snakemake.params.batch_size,
+    dtype=model["dtype"],
+    device=model["device"],
+)
+for condition, target in zip(snakemake.params.conditions, snakemake.output, strict=True):
+    write_attention(target, attention_sets[condition])

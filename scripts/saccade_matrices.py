@@ -1,0 +1,16 @@
+"""Fixation sequences of one reader group -> its saccade matrices (HDF5)."""
+
+from readalike.formats import write_saccades
+from readalike.joblog import send_to_log
+from readalike.saccades import read_fixations, saccade_matrices
+from readalike.stimuli import read_stimuli, sentence_lengths
+
+send_to_log(snakemake.log[0])
+saccades = saccade_matrices(
+    read_fixations(snakemake.input.fixations),
+    sentence_lengths(read_stimuli(snakemake.input.stimuli)),
+    group=snakemake.wildcards.group,
+    source=f"{snakemake.params.source}:{snakemake.input.fixations}",
+    synthetic=snakemake.params.synthetic,
+)
+write_saccades(snakemake.output[0], saccades)

@@ -1,0 +1,22 @@
+"""Demo zoo: one tiny LlamaForCausalLM trained from scratch on the shipped text."""
+
+from readalike.joblog import send_to_log
+from readalike.zoo import build_model, read_texts
+
+send_to_log(snakemake.log[0])
+spec, zoo = snakemake.params.spec, snakemake.params.zoo
+build_model(
+    snakemake.input.tokenizer,
+    snakemake.output[0],
+    hidden_size=spec["hidden_size"],
+    n_layers=spec["n_layers"],
+    n_heads=spec["n_heads"],
+    intermediate_size=spec["intermediate_size"],
+    seed=zoo["seed"],
+    steps=spec["steps"],
+    lr=spec.get("lr", 3e-3),
+    texts=[line for path in snakemake.input.texts for line in read_texts(path)],
+    batch_size=16,
+    max_len=64,
+    n_threads=snakemake.threads,
+)

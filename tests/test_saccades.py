@@ -1,0 +1,280 @@
+"""Saccade matrices from fixation tables, checked against numbers worked out by hand."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from readalike import formats
+from readalike.saccades import FIXATION_COLUMNS, read_fixations, saccade_matrices
+
+#: One article: sentence 0 has 3 words, sentence 1 has 4.
+LENGTHS = [[3, 4]]
+
+# (subject, group, article, sentence, word, duration ms). Readers A and B are native (L1);
+# X is an L2 reader whose fixations must not reach the L1 matrices. A's and B's rows of
+# sentence 1 are interleaved: only the order within a reader and sentence matters.
+ROWS = [
+    # B, sentence 0: skips word 1 (0 -> 2), then regresses to it (2 -> 1).
+    ("B", "L1", 0, 0, 0, 180),
+    ("B", "L1", 0, 0, 2, 220),
+    ("B", "L1", 0, 0, 1, 200),
+    # A, sentence 0: refixates word 1 (1 -> 1).
+    ("A", "L1", 0, 0, 0, 200),
+    ("A", "L1", 0, 0, 1, 250),
+    ("A", "L1", 0, 0, 1, 150),
+    ("A", "L1", 0, 0, 2, 300),
+    ("X", "L2", 0, 0, 2, 999),
+    ("X", "L2", 0, 0, 0, 999),
+    # Sentence 1. A: 0 -> 1 -> 3 (skip) -> 2 (regression) -> 3.
+    # B: 0 -> 1 -> 2 -> 3 -> 1 (regression of two words) -> 2.
+    ("A", "L1", 0, 1, 0, 210),
+    ("B", "L1", 0, 1, 0, 200),
+    ("A", "L1", 0, 1, 1, 190),
+    ("B", "L1", 0, 1, 1, 200),
+    ("A", "L1", 0, 1, 3, 260),
+    ("B", "L1", 0, 1, 2, 200),
+    ("A", "L1", 0, 1, 2, 240),
+    ("B", "L1", 0, 1, 3, 200),
+    ("A", "L1", 0, 1, 3, 100),
+    ("B", "L1", 0, 1, 1, 300),
+    ("B", "L1", 0, 1, 2, 100),
+]
+
+# num: each saccade counts 1, summed over A and B, divided by the 2 readers.
+# Sentence 0: A makes 0->1, 1->1, 1->2; B makes 0->2, 2->1: every cell 1/2.
+NUM_0 = [
+    [0.0, 0.5, 0.5],
+    [0.0, 0.5, 0.5],
+    [0.0, 0.5, 0.0],
+]
+# Sentence 1: 0->1 by both (2/2); 1->3, 3->2 by A; 2->3 by A and by B (2/2);
+# 1->2 twice by B (2/2); 3->1 by B.
+NUM_1 = [
+    [0.0, 1.0, 0.0, 0.0],
+    [0.0, 0.0, 1.0, 0.5],
+    [0.0, 0.0, 0.0, 1.0],
+    [0.0, 0.5, 0.5, 0.0],
+]
+# dur: each saccade weighs the summed duration of the fixation left and the one landed on.
+# Sentence 0: A 0->1 200+250=450, 1->1 250+150=400, 1->2 150+300=450;
+#             B 0->2 180+220=400, 2->1 220+200=420; each divided by 2 readers.
+DUR_0 = [
+    [0.0, 225.0, 200.0],
+    [0.0, 200.0, 225.0],
+    [0.0, 210.0, 0.0],
+]
+# Sentence 1: A 0->1 400, 1->3 450, 3->2 500, 2->3 340;
+#             B 0->1 400, 1->2 400, 2->3 400, 3->1 500, 1->2 400.
+# 0->1 (400+400)/2, 1->2 (400+400)/2, 1->3 450/2, 2->3 (340+400)/2, 3->1 500/2, 3->2 500/2.
+DUR_1 = [
+    [0.0, 400.0, 0.0, 0.0],
+    [0.0, 0.0, 400.0, 225.0],
+    [0.0, 0.0, 0.0, 370.0],
+    [0.0, 250.0, 250.0, 0.0],
+]
+
+
+def write_csv(path, rows, columns=FIXATION_COLUMNS):
+    lines = [",".join(columns)] + [",".join(str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def fixation_file(tmp_path):
+    return write_csv(tmp_path / "fixations.csv", ROWS)
+
+
+def test_read_fixations_types(fixation_file):
+    table = read_fixations(fixation_file)
+    assert list(table.columns) == list(FIXATION_COLUMNS)
+    assert len(table) == len(ROWS)
+    assert table["word"].dtype == np.int64
+    assert table["duration"].dtype == np.float64
+    assert table["subject"].tolist()[:3] == ["B", "B", "B"]
+    assert table.attrs["path"] == str(fixation_file)
+
+
+def test_read_fixations_keeps_subject_as_text(tmp_path):
+    path = write_csv(tmp_path / "f.csv", [("007", "L1", 0, 0, 0, 200)])
+    assert read_fixations(path)["subject"].tolist() == ["007"]
+
+
+@pytest.mark.parametrize(
+    ("measure", "sentence", "expected"),
+    [
+        pytest.param("num", 0, NUM_0, id="num-3-words-refixation-skip-regression"),
+        pytest.param("num", 1, NUM_1, id="num-4-words-interleaved-readers"),
+        pytest.param("dur", 0, DUR_0, id="dur-3-words"),
+        pytest.param("dur", 1, DUR_1, id="dur-4-words"),
+    ],
+)
+def test_hand_computed_matrices(fixation_file, measure, sentence, expected):
+    saccades = saccade_matrices(read_fixations(fixation_file), LENGTHS, "L1", "hand", False)
+    np.testing.assert_allclose(saccades.measures[measure][0][sentence], expected)
+
+
+def test_set_metadata(fixation_file):
+    saccades = saccade_matrices(read_fixations(fixation_file), LENGTHS, "L1", "hand", False)
+    assert saccades.group == "L1"
+    assert saccades.n_readers == 2
+    assert saccades.readers_per_sentence == [[2, 2]]
+    assert saccades.source == "hand"
+    assert saccades.synthetic is False
+    assert set(saccades.measures) == {"num", "dur"}
+    assert saccades.lengths() == LENGTHS
+
+
+def test_other_group_separate(fixation_file):
+    # X alone: one saccade 2 -> 0 weighted 999 + 999.
+    saccades = saccade_matrices(read_fixations(fixation_file), LENGTHS, "L2", "hand", False)
+    expected_num = np.zeros((3, 3))
+    expected_num[2, 0] = 1.0
+    np.testing.assert_allclose(saccades.measures["num"][0][0], expected_num)
+    np.testing.assert_allclose(saccades.measures["dur"][0][0], 1998.0 * expected_num)
+    np.testing.assert_allclose(saccades.measures["num"][0][1], np.zeros((4, 4)))
+    assert saccades.readers_per_sentence == [[1, 0]]
+    assert saccades.n_readers == 1
+
+
+def test_reader_who_skipped_a_sentence(tmp_path):
+    # C reads sentence 0 straight through (0 -> 1 -> 2, 100 ms each) and never sentence 1.
+    rows = ROWS + [("C", "L1", 0, 0, w, 100) for w in range(3)]
+    table = read_fixations(write_csv(tmp_path / "f.csv", rows))
+    saccades = saccade_matrices(table, LENGTHS, "L1", "hand", False)
+    assert saccades.n_readers == 3
+    assert saccades.readers_per_sentence == [[3, 2]]
+    num_0 = np.array(NUM_0) * 2
+    num_0[0, 1] += 1
+    num_0[1, 2] += 1
+    np.testing.assert_allclose(saccades.measures["num"][0][0], num_0 / 3)
+    # Sentence 1 is still the mean over the two readers who read it.
+    np.testing.assert_allclose(saccades.measures["num"][0][1], NUM_1)
+    np.testing.assert_allclose(saccades.measures["dur"][0][1], DUR_1)
+
+
+def test_sentence_nobody_read(fixation_file, caplog):
+    lengths = [[3, 4], [2]]
+    with caplog.at_level(logging.WARNING, logger="readalike.saccades"):
+        saccades = saccade_matrices(read_fixations(fixation_file), lengths, "L1", "hand", False)
+    assert saccades.readers_per_sentence == [[2, 2], [0]]
+    np.testing.assert_array_equal(saccades.measures["num"][1][0], np.zeros((2, 2)))
+    np.testing.assert_array_equal(saccades.measures["dur"][1][0], np.zeros((2, 2)))
+    assert "article 1 sentence 0" in caplog.text
+
+
+def test_rows_of_one_reader_do_not_join_across_sentences(tmp_path):
+    # A single fixation per sentence makes no saccade, whatever the row order.
+    rows = [("A", "L1", 0, 0, 2, 200), ("A", "L1", 0, 1, 0, 200)]
+    table = read_fixations(write_csv(tmp_path / "f.csv", rows))
+    saccades = saccade_matrices(table, LENGTHS, "L1", "hand", False)
+    assert all(m.sum() == 0 for article in saccades.measures["num"] for m in article)
+    assert saccades.readers_per_sentence == [[1, 1]]
+
+
+def test_write_read_saccades_round_trip(fixation_file, tmp_path):
+    saccades = saccade_matrices(read_fixations(fixation_file), LENGTHS, "L1", "hand", False)
+    formats.write_saccades(tmp_path / "L1.h5", saccades)
+    back = formats.read_saccades(tmp_path / "L1.h5")
+    assert back.readers_per_sentence == [[2, 2]]
+    assert back.n_readers == 2
+    np.testing.assert_array_equal(back.measures["num"][0][1], NUM_1)
+    np.testing.assert_array_equal(back.measures["dur"][0][0], DUR_0)
+
+
+def _replace(rows, index, **changes):
+    row = dict(zip(FIXATION_COLUMNS, rows[index], strict=True))
+    row.update(changes)
+    out = list(rows)
+    out[index] = tuple(row[c] for c in FIXATION_COLUMNS)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("rows", "columns", "message"),
+    [
+        pytest.param(
+            [r[:5] for r in ROWS],
+            FIXATION_COLUMNS[:5],
+            "missing column 'duration'",
+            id="no-duration",
+        ),
+        pytest.param(
+            _replace(ROWS, 3, duration=""),
+            FIXATION_COLUMNS,
+            "line 5: empty or NaN 'duration'",
+            id="empty-duration",
+        ),
+        pytest.param(
+            _replace(ROWS, 3, duration="NaN"),
+            FIXATION_COLUMNS,
+            "line 5: empty or NaN",
+            id="nan-duration",
+        ),
+        pytest.param(
+            _replace(ROWS, 0, duration=-5),
+            FIXATION_COLUMNS,
+            "line 2: duration is",
+            id="negative-duration",
+        ),
+        pytest.param(
+            _replace(ROWS, 1, word=1.5),
+            FIXATION_COLUMNS,
+            "line 3: word is",
+            id="fractional-word",
+        ),
+        pytest.param(
+            _replace(ROWS, 1, sentence="x"),
+            FIXATION_COLUMNS,
+            "line 3: sentence is 'x'",
+            id="text-sentence",
+        ),
+    ],
+)
+def test_read_fixations_rejects(tmp_path, rows, columns, message):
+    path = write_csv(tmp_path / "bad.csv", rows, columns)
+    with pytest.raises(ValueError, match=message) as info:
+        read_fixations(path)
+    assert str(path) in str(info.value)
+
+
+def test_blank_lines_keep_line_numbers(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text(
+        ",".join(FIXATION_COLUMNS) + "\nA,L1,0,0,0,200\n\nA,L1,0,0,1,\n", encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match="line 4: empty or NaN 'duration'"):
+        read_fixations(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(
+            {"word": 3}, "line 3: subject 'B' article 0 sentence 0 word 3 is outside", id="word"
+        ),
+        pytest.param({"sentence": 2}, "article 0 sentence 2 word 2 is outside", id="sentence"),
+        pytest.param({"article": 1}, "article 1 sentence 0 word 2 is outside", id="article"),
+    ],
+)
+def test_index_outside_stimuli(tmp_path, change, message):
+    path = write_csv(tmp_path / "f.csv", _replace(ROWS, 1, **change))
+    with pytest.raises(ValueError, match=message) as info:
+        saccade_matrices(read_fixations(path), LENGTHS, "L1", "hand", False)
+    assert str(path) in str(info.value)
+
+
+def test_index_outside_stimuli_without_file():
+    table = pd.DataFrame(ROWS, columns=list(FIXATION_COLUMNS))
+    table.loc[4, "word"] = 7
+    with pytest.raises(ValueError, match="fixations row 4: subject 'A' .* word 7"):
+        saccade_matrices(table, LENGTHS, "L1", "hand", False)
+
+
+def test_unknown_group(fixation_file):
+    with pytest.raises(ValueError, match=r"no reader group 'L3' .*groups found: L1, L2"):
+        saccade_matrices(read_fixations(fixation_file), LENGTHS, "L3", "hand", False)

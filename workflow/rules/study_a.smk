@@ -1,0 +1,118 @@
+# Study A analyses: one job per model and table (vectorised over all layers), gathered
+# into one tidy TSV per table; divergence and controls read several models at once.
+
+
+rule resemblance:
+    input:
+        attention=plain_attention,
+        human=list(human_files().values()),
+    output:
+        temp(f"{OUT}/tables/human_resemblance/{{model}}.tsv"),
+    log:
+        f"{LOGS}/resemblance_{{model}}.log",
+    params:
+        groups=GROUPS,
+        measures=MEASURES,
+        layer_block=config["analysis"]["layer_block"],
+        synthetic=SYNTHETIC,
+    conda:
+        CPU_ENV
+    script:
+        "../../scripts/resemblance.py"
+
+
+rule trivial_reliance:
+    input:
+        attention=plain_attention,
+    output:
+        temp(f"{OUT}/tables/trivial_reliance/{{model}}.tsv"),
+    log:
+        f"{LOGS}/trivial_reliance_{{model}}.log",
+    params:
+        layer_block=config["analysis"]["layer_block"],
+        synthetic=SYNTHETIC,
+    conda:
+        CPU_ENV
+    script:
+        "../../scripts/trivial_reliance.py"
+
+
+rule instruction_sensitivity:
+    input:
+        unpack(model_attention_files),
+    output:
+        temp(f"{OUT}/tables/instruction_sensitivity/{{model}}.tsv"),
+    log:
+        f"{LOGS}/instruction_sensitivity_{{model}}.log",
+    params:
+        synthetic=SYNTHETIC,
+    conda:
+        CPU_ENV
+    script:
+        "../../scripts/instruction_sensitivity.py"
+
+
+rule gather_table:
+    input:
+        per_model_tables,
+    output:
+        report(
+            f"{OUT}/{{table}}.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"table": "{table}"},
+        ),
+    log:
+        f"{LOGS}/gather_{{table}}.log",
+    wildcard_constraints:
+        table="human_resemblance|trivial_reliance|instruction_sensitivity",
+    conda:
+        CPU_ENV
+    script:
+        "../../scripts/gather_tables.py"
+
+
+rule divergence:
+    input:
+        divergence_inputs,
+    output:
+        report(
+            f"{OUT}/divergence.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"table": "divergence"},
+        ),
+    log:
+        f"{LOGS}/divergence.log",
+    params:
+        comparisons=comparison_triples(),
+        synthetic=SYNTHETIC,
+    conda:
+        CPU_ENV
+    script:
+        "../../scripts/divergence.py"
+
+
+rule controls:
+    input:
+        attention=expand(f"{OUT}/attention/{{model}}/plain.h5", model=MODELS),
+        human=list(human_files().values()),
+    output:
+        report(
+            f"{OUT}/controls.tsv",
+            caption="../report/controls.rst",
+            category="Tables",
+            labels={"table": "controls"},
+        ),
+    log:
+        f"{LOGS}/controls.log",
+    params:
+        models=list(MODELS),
+        groups=GROUPS,
+        measures=MEASURES,
+        analysis=config["analysis"],
+        synthetic=SYNTHETIC,
+    conda:
+        CPU_ENV
+    script:
+        "../../scripts/controls.py"
