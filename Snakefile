@@ -3,7 +3,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The offline demo is the default; a --configfile given on the command line replaces it
+# (rather than being merged into it, which would mix the demo's models into another run).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
 
 
 report: "workflow/report/workflow.rst"
@@ -14,6 +19,11 @@ include: "workflow/rules/human.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/study_a.smk"
 include: "workflow/rules/figures.smk"
+
+
+if USES_RELEASE:
+
+    include: "workflow/rules/release.smk"
 
 
 rule all:

@@ -11,6 +11,7 @@ draw = {
     "trivial_reliance_by_layer": figures.trivial_reliance_figure,
     "instruction_sensitivity_by_layer": figures.instruction_sensitivity_figure,
     "divergence_by_part": figures.divergence_figure,
+    "replication_by_group": figures.replication_figure,
 }[snakemake.wildcards.figure]
 table = pd.read_csv(snakemake.input.table, sep="\t")
 # the stamp follows the data: a table built on simulated readers says so in its rows

@@ -166,8 +166,15 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
             )
         if reading["source"] == "release" and "release_suffix" not in spec:
             raise ConfigError(f"config.reading.groups.{group}: needs release_suffix (p1, p2)")
-    if (reading["source"] == "release" or "release" in sources) and "release_dir" in cfg:
-        must_exist("config.release_dir", cfg["release_dir"], "folder")
+    uses_release = reading["source"] == "release" or "release" in sources
+    if uses_release:
+        if "release_dir" not in cfg:
+            raise ConfigError("config.release_dir: required for released data")
+        if "release_manifest" not in cfg:
+            raise ConfigError("config.release_manifest: required to check released files")
+        must_exist("config.release_manifest", cfg["release_manifest"])
+        if not cfg.get("release_download", False):
+            must_exist("config.release_dir", cfg["release_dir"], "folder")
     return cfg
 
 
@@ -185,9 +192,9 @@ def extraction_resources(model: Mapping[str, Any]) -> dict[str, int]:
     Tiny models (under 0.5 B) run on a CPU.
     """
     params_b = float(model["params_b"])
-    bytes_per = 4 if model.get("dtype", "float32" if params_b < 0.5 else "bfloat16") == (
-        "float32"
-    ) else 2
+    bytes_per = (
+        4 if model.get("dtype", "float32" if params_b < 0.5 else "bfloat16") == ("float32") else 2
+    )
     weights_gb = params_b * bytes_per
     gpus = model.get("gpus", 0 if params_b < 0.5 else max(1, math.ceil(weights_gb * 1.3 / 70)))
     mem_mb = model.get("mem_mb", int(max(2000, weights_gb * 1.3 * 1024 + 4000)))

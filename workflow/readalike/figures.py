@@ -115,11 +115,19 @@ def instruction_sensitivity_figure(table: pd.DataFrame) -> plt.Figure:
     ):
         for model, rows in table.groupby("model", sort=False):
             if rows[column].notna().any():
-                ax.plot(rows["layer"], rows[column], marker="o", ms=3, color=colors[model],
-                        label=model)
+                ax.plot(
+                    rows["layer"], rows[column], marker="o", ms=3, color=colors[model], label=model
+                )
         if not table[column].notna().any():
-            ax.text(0.5, 0.5, "no such condition\nin these data", ha="center", va="center",
-                    transform=ax.transAxes, color="grey")
+            ax.text(
+                0.5,
+                0.5,
+                "no such condition\nin these data",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                color="grey",
+            )
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("layer")
     axes[0].set_ylabel("JS divergence (nats)")
@@ -148,14 +156,65 @@ def divergence_figure(table: pd.DataFrame) -> plt.Figure:
         for i, label in enumerate(labels):
             kind, models = label.split(": ", 1)
             a, b = models.split(" vs ")
-            rows = part[(part["comparison"] == kind) & (part["model_a"] == a) & (part["model_b"] == b)]
-            ax.bar(rows["part"] + (i - (len(labels) - 1) / 2) * width, rows["js"], width,
-                   color=cmap(i % 10), label=label)
+            rows = part[
+                (part["comparison"] == kind) & (part["model_a"] == a) & (part["model_b"] == b)
+            ]
+            ax.bar(
+                rows["part"] + (i - (len(labels) - 1) / 2) * width,
+                rows["js"],
+                width,
+                color=cmap(i % 10),
+                label=label,
+            )
         ax.set_xticks(np.arange(4), ["1st", "2nd", "3rd", "4th"])
         ax.set_xlabel("quarter of the depth")
         ax.set_title(f"condition: {condition}", fontsize=10)
     axes[0, 0].set_ylabel("JS divergence (nats)")
     axes[0, -1].legend(fontsize=7)
     fig.suptitle("Scaling and tuning: attention divergence")
+    fig.tight_layout()
+    return fig
+
+
+def replication_figure(table: pd.DataFrame) -> plt.Figure:
+    """Mean and best-layer R^2 per measure for each reader group, in-sample and held-out."""
+    models = list(dict.fromkeys(table["model"]))
+    fits = ["in_sample", "heldout"]
+    groups = list(dict.fromkeys(table["group"]))
+    fig, axes = plt.subplots(
+        len(models), 2, figsize=(10, 3.4 * len(models)), squeeze=False, sharey="row"
+    )
+    cmap = plt.get_cmap("tab10")
+    width = 0.8 / (2 * len(groups))
+    for r, model in enumerate(models):
+        for c, fit in enumerate(fits):
+            ax = axes[r, c]
+            part = table[(table["model"] == model) & (table["fit"] == fit)]
+            measures = list(dict.fromkeys(part["measure"]))
+            x = np.arange(len(measures))
+            for g, group in enumerate(groups):
+                rows = part[part["group"] == group].set_index("measure").loc[measures]
+                offset = (2 * g - len(groups)) * width
+                ax.bar(
+                    x + offset,
+                    rows["mean_r2"],
+                    width,
+                    color=cmap(g),
+                    alpha=0.55,
+                    label=f"{group} mean over layers",
+                )
+                ax.bar(
+                    x + offset + width,
+                    rows["max_r2"],
+                    width,
+                    color=cmap(g),
+                    label=f"{group} best layer",
+                )
+            ax.set_xticks(x, measures, fontsize=8)
+            ax.axhline(0, color="grey", lw=0.5)
+            ax.set_title(f"{model}: {fit.replace('_', '-')} R$^2$", fontsize=10)
+        axes[r, 0].set_ylabel("R$^2$")
+    axes[0, -1].legend(fontsize=7)
+    fig.suptitle("Replication: resemblance to native (L1) and non-native (L2) readers")
     fig.tight_layout()
     return fig

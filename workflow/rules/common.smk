@@ -116,11 +116,13 @@ def per_model_tables(wildcards):
 
 
 def study_a_tables():
-    tables = ["human_resemblance", "trivial_reliance", "controls"]
+    tables = ["human_resemblance", "replication_summary", "trivial_reliance", "controls"]
     if any(len(model_conditions(m)) > 1 for m in MODELS):
         tables.append("instruction_sensitivity")
     if comparison_triples():
         tables.append("divergence")
+    if USES_RELEASE:
+        tables.append("release_checks")
     return tables
 
 
@@ -129,7 +131,9 @@ FIGURES = {
     "trivial_reliance": "trivial_reliance_by_layer",
     "instruction_sensitivity": "instruction_sensitivity_by_layer",
     "divergence": "divergence_by_part",
+    "replication_summary": "replication_by_group",
 }
+USES_RELEASE = config["reading"]["source"] == "release" or bool(RELEASE_MODELS)
 
 
 def all_targets():

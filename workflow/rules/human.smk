@@ -3,6 +3,10 @@
 # released group means are converted straight into the same format.
 
 
+def release_suffix(wildcards):
+    return config["reading"]["groups"][wildcards.group]["release_suffix"]
+
+
 def fixations_file(wildcards):
     if config["reading"]["source"] == "simulated":
         return f"{OUT}/human/fixations.csv"
@@ -11,10 +15,13 @@ def fixations_file(wildcards):
 
 def release_human_inputs(wildcards):
     suffix = config["reading"]["groups"][wildcards.group]["release_suffix"]
-    return [
-        f"{config['release_dir']}/golden_attention/reading_brain/mean_saccade_{m}_{suffix}.pkl"
-        for m in MEASURES
-    ]
+    return {
+        "verified": f"{OUT}/release/verified.tsv",
+        "pickles": [
+            f"{config['release_dir']}/golden_attention/reading_brain/mean_saccade_{m}_{suffix}.pkl"
+            for m in MEASURES
+        ],
+    }
 
 
 if config["reading"]["source"] == "simulated":
@@ -57,13 +64,15 @@ else:
 
     rule release_saccades:
         input:
-            release_human_inputs,
+            unpack(release_human_inputs),
         output:
             f"{OUT}/human/{{group}}.h5",
         log:
             f"{LOGS}/release_saccades_{{group}}.log",
         params:
             release_dir=config.get("release_dir"),
+            suffix=release_suffix,
+            measures=MEASURES,
         conda:
             CPU_ENV
         script:

@@ -116,3 +116,23 @@ rule controls:
         CPU_ENV
     script:
         "../../scripts/controls.py"
+
+
+rule replication_summary:
+    input:
+        f"{OUT}/human_resemblance.tsv",
+    output:
+        report(
+            f"{OUT}/replication_summary.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"table": "replication_summary"},
+        ),
+    log:
+        f"{LOGS}/replication_summary.log",
+    params:
+        reference=GROUPS[0],
+    conda:
+        CPU_ENV
+    script:
+        "../../scripts/replication_summary.py"

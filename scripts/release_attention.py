@@ -1,0 +1,24 @@
+"""Released per-layer attention of one model and condition -> the project's HDF5 format.
+
+Sentence lengths come from the human matrices; what the conversion finds wrong with the
+files (padding, causality, row sums) goes to a checks table instead of being dropped.
+"""
+
+from readalike.formats import read_saccades, write_attention
+from readalike.joblog import send_to_log
+from readalike.outputs import write_tsv
+from readalike.release import load_release_attention, release_checks_table
+
+send_to_log(snakemake.log[0])
+release = snakemake.params.release
+attention, checks = load_release_attention(
+    snakemake.params.release_dir,
+    release["dir"],
+    release["prefix"],
+    read_saccades(snakemake.input.human).lengths(),
+    model_name=snakemake.wildcards.model,
+    condition=snakemake.wildcards.condition,
+    n_layers=len(snakemake.input.layers),
+)
+write_attention(snakemake.output.attention, attention)
+write_tsv(release_checks_table(checks), snakemake.output.checks, synthetic=False)

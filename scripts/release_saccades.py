@@ -1,0 +1,14 @@
+"""Released group-mean saccade matrices of one reader group -> the project's HDF5 format."""
+
+from readalike.formats import write_saccades
+from readalike.joblog import send_to_log
+from readalike.release import load_release_saccades
+
+send_to_log(snakemake.log[0])
+saccades = load_release_saccades(
+    snakemake.params.release_dir,
+    snakemake.params.suffix,
+    group_name=snakemake.wildcards.group,
+    measures={m: f"mean_saccade_{m}" for m in snakemake.params.measures},
+)
+write_saccades(snakemake.output[0], saccades)

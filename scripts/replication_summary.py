@@ -1,0 +1,13 @@
+"""The paper's headline comparisons, condensed from the resemblance table."""
+
+import pandas as pd
+
+from readalike.joblog import send_to_log
+from readalike.outputs import write_tsv
+from readalike.replication import replication_summary
+
+send_to_log(snakemake.log[0])
+resemblance = pd.read_csv(snakemake.input[0], sep="\t")
+synthetic = bool((resemblance["provenance"] == "SYNTHETIC").any())
+table = replication_summary(resemblance.drop(columns="provenance"), snakemake.params.reference)
+write_tsv(table, snakemake.output[0], synthetic=synthetic)
