@@ -4,7 +4,7 @@ import pandas as pd
 
 from readalike.joblog import send_to_log
 from readalike.outputs import write_tsv
-from readalike.release import read_manifest, sha256_file, verify_files
+from readalike.release import read_manifest, verify_files
 
 send_to_log(snakemake.log[0])
 manifest = read_manifest(snakemake.input.manifest)
