@@ -74,13 +74,13 @@ def with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def model_source(model: Mapping[str, Any]) -> str:
+def model_source(model: Mapping[str, Any], where: str | None = None) -> str:
     """Where a model's attention comes from: ``zoo``, ``path``, ``hub_id`` or ``release``."""
     sources = [k for k in ("zoo", "path", "hub_id", "release") if k in model]
     if len(sources) != 1:
+        where = where or f"config.models[{model.get('name')!r}]"
         raise ConfigError(
-            f"config.models[{model.get('name')}]: give exactly one of zoo, path, hub_id, "
-            f"release (found {sources or 'none'})"
+            f"{where}: give exactly one of zoo, path, hub_id, release (found {sources or 'none'})"
         )
     return sources[0]
 
@@ -101,7 +101,7 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
 
     def must_exist(key: str, value: str, kind: str = "file") -> None:
         path = base / value
-        if not (path.is_dir() if kind == "folder" else path.exists()):
+        if not (path.is_dir() if kind == "folder" else path.is_file()):
             raise ConfigError(f"{key}: {kind} {value!r} does not exist")
 
     names: dict[str, int] = {}
@@ -112,7 +112,7 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
                 f"config.models[{i}].name: {name!r} is already the name of models[{names[name]}]"
             )
         names[name] = i
-        source = model_source(model)
+        source = model_source(model, f"config.models[{i}]")
         if source == "path":
             must_exist(f"config.models[{i}].path", model["path"], "folder")
         elif source == "hub_id" and not _HUB_ID.match(model["hub_id"]):

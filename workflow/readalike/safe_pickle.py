@@ -29,6 +29,9 @@ ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset(
         ("numpy._core.multiarray", "scalar"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        # protocol-5 pickles rebuild arrays from a raw buffer
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
         # protocol-2 pickles encode an array's raw bytes through _codecs.encode(str, 'latin1')
         ("_codecs", "encode"),
     }

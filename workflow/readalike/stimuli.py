@@ -32,16 +32,22 @@ def read_stimuli(path: str | os.PathLike) -> Stimuli:
         raise ValueError(
             f"{path}: not UTF-8 text (invalid byte at offset {err.start}, line {line})"
         ) from None
+    lines = [line.split() for line in text.splitlines()]
+    # blank lines (whitespace only) before the first and after the last sentence are not
+    # article separators
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
     articles: Stimuli = [[]]
     blank_run = 0
-    for line in text.strip("\n").splitlines():
-        words = line.split()
+    for words in lines:
         if not words:
             blank_run += 1
             if blank_run == 2:
                 raise ValueError(
                     f"{path}: article {len(articles)} is empty (two blank lines in a row "
-                    f"after article {len(articles) - 1})"
+                    f"after article {len(articles) - 1}; articles are numbered from 0)"
                 )
             articles.append([])
             continue

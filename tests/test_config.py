@@ -1,0 +1,214 @@
+import copy
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from readalike.config import ConfigError, check_config, extraction_resources, is_synthetic
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((REPO / "config" / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def demo() -> dict:
+    return load("config.yaml")
+
+
+def test_demo_config_passes_and_gets_defaults(demo):
+    del demo["analysis"], demo["extraction"]
+    cfg = check_config(demo, REPO)
+    assert cfg["analysis"] == {"layer_block": 8, "shuffle_seed": 0, "shuffled_heldout_max": 0.01}
+    assert cfg["extraction"] == {"batch_size": 8}
+    assert [m["name"] for m in cfg["models"]] == ["tiny-s", "tiny-m", "tiny-l", "tiny-s-instruct"]
+
+
+def test_release_config_passes():
+    cfg = load("release.yaml")
+    if not (REPO / cfg["release_dir"]).is_dir():
+        pytest.skip(f"no released data at {cfg['release_dir']}")
+    checked = check_config(cfg, REPO)
+    assert checked["reading"]["source"] == "release"
+    assert not is_synthetic(checked)
+
+
+def _hub_model(**extra) -> dict:
+    return {"name": "x", "family": "f", "params_b": 1, "instruction_tuned": False, **extra}
+
+
+def _set(path, value):
+    """An edit that sets config[path[0]][path[1]]... = value."""
+
+    def edit(cfg):
+        for key in path[:-1]:
+            cfg = cfg[key]
+        cfg[path[-1]] = value
+
+    return edit
+
+
+BAD = [
+    pytest.param(_set(["bogus"], 1), ["config:", "unknown key 'bogus'"], id="unknown-top-key"),
+    pytest.param(
+        _set(["models", 1, "colour"], "red"),
+        ["config.models[1]:", "unknown key 'colour'"],
+        id="unknown-model-key",
+    ),
+    pytest.param(
+        _set(["stimuli"], "resources/demo/no-such.txt"),
+        ["config.stimuli:", "no-such.txt", "does not exist"],
+        id="missing-stimuli",
+    ),
+    pytest.param(
+        lambda c: c["models"].append(_hub_model(path="no/such/checkpoint")),
+        ["config.models[4].path:", "no/such/checkpoint", "does not exist"],
+        id="missing-model-path",
+    ),
+    pytest.param(
+        lambda c: c["models"].append(copy.deepcopy(c["models"][1])),
+        ["config.models[4].name:", "'tiny-m'", "models[1]"],
+        id="duplicate-name",
+    ),
+    pytest.param(
+        lambda c: c["comparisons"]["scaling"].append(["tiny-s", "ghost"]),
+        ["config.comparisons.scaling[3]:", "unknown model 'ghost'"],
+        id="comparison-unknown-model",
+    ),
+    pytest.param(
+        _set(["models", 3, "base"], "ghost"),
+        ["config.models[3].base:", "unknown model 'ghost'"],
+        id="base-unknown",
+    ),
+    pytest.param(
+        _set(["models", 3, "zoo", "tune_from"], "ghost"),
+        ["config.models[3].zoo.tune_from:", "unknown model 'ghost'"],
+        id="tune-from-unknown",
+    ),
+    pytest.param(
+        _set(["models", 0, "hub_id"], "meta/llama"),
+        ["config.models[0]:", "zoo", "hub_id", "exactly one"],
+        id="two-sources",
+    ),
+    pytest.param(
+        lambda c: c["models"].append(_hub_model(hub_id="/abs/checkpoint")),
+        ["config.models[4].hub_id:", "'/abs/checkpoint'", "not a hub id"],
+        id="hub-id-not-owner-name",
+    ),
+    pytest.param(
+        _set(["reading", "source"], "fixations"),
+        ["config.reading.fixations:", "required"],
+        id="fixations-without-file",
+    ),
+    pytest.param(
+        lambda c: c["reading"]["groups"]["L2"].pop("profile"),
+        ["config.reading.groups.L2:", "profile"],
+        id="simulated-without-profile",
+    ),
+    pytest.param(
+        lambda c: c.pop("run"),
+        ["config:", "'run'", "required"],
+        id="missing-run",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "expected"), BAD)
+def test_bad_config_gives_one_line_naming_the_key(demo, edit, expected):
+    edit(demo)
+    with pytest.raises(ConfigError) as err:
+        check_config(demo, REPO)
+    message = str(err.value)
+    assert "\n" not in message
+    for part in expected:
+        assert part in message
+
+
+def test_two_sources_error_names_the_index(demo):
+    demo["models"][0]["hub_id"] = "meta/llama"
+    with pytest.raises(ConfigError, match=r"^config\.models\[0\]"):
+        check_config(demo, REPO)
+
+
+def test_stimuli_that_is_a_folder_is_refused(demo):
+    demo["stimuli"] = "resources/demo"
+    with pytest.raises(ConfigError, match="config.stimuli"):
+        check_config(demo, REPO)
+
+
+def test_existing_model_path_passes(demo, tmp_path):
+    (tmp_path / "ckpt").mkdir()
+    stimuli = tmp_path / "stimuli.txt"
+    stimuli.write_text("a b\n", encoding="utf-8")
+    cfg = {
+        "run": "real",
+        "stimuli": "stimuli.txt",
+        "reading": {"source": "simulated", "groups": demo["reading"]["groups"]},
+        "models": [_hub_model(path="ckpt"), _hub_model(name="y", hub_id="org/model-7b")],
+    }
+    checked = check_config(cfg, tmp_path)
+    assert checked["comparisons"] == {}
+    assert is_synthetic(checked)  # simulated readers
+
+
+@pytest.mark.parametrize(
+    ("source", "models", "expected"),
+    [
+        pytest.param("simulated", [{"path": "p"}], True, id="simulated-readers"),
+        pytest.param("fixations", [{"zoo": {}}], True, id="zoo-model"),
+        pytest.param("fixations", [{"path": "p"}, {"hub_id": "a/b"}], False, id="real"),
+        pytest.param("release", [{"release": {}}], False, id="release"),
+    ],
+)
+def test_is_synthetic(source, models, expected):
+    assert is_synthetic({"reading": {"source": source}, "models": models}) is expected
+
+
+def test_demo_is_synthetic(demo):
+    assert is_synthetic(check_config(demo, REPO))
+
+
+def _by_formula(params_b: float) -> dict:
+    # 16-bit weights: 2 GB per billion parameters; +30 % activations; 70 GB per GPU
+    weights_gb = 2 * params_b
+    return {
+        "gpus": math.ceil(weights_gb * 1.3 / 70),
+        "mem_mb": int(weights_gb * 1.3 * 1024 + 4000),
+        "runtime": int(15 + 2 * params_b),
+    }
+
+
+@pytest.mark.parametrize(
+    ("params_b", "expected"),
+    [
+        # 7B: 14 GB weights, 18.2 GB with activations -> 1 GPU, 18.2*1024+4000 = 22636.8 MB
+        pytest.param(7, {"gpus": 1, "mem_mb": 22636, "runtime": 29}, id="7B"),
+        # 30B: 60 GB -> 78 GB -> 2 GPUs, 78*1024+4000 = 83872 MB
+        pytest.param(30, {"gpus": 2, "mem_mb": 83872, "runtime": 75}, id="30B"),
+        # 65B: 130 GB -> 169 GB -> 3 GPUs, 169*1024+4000 = 177056 MB
+        pytest.param(65, {"gpus": 3, "mem_mb": 177056, "runtime": 145}, id="65B"),
+    ],
+)
+def test_extraction_resources_by_size(params_b, expected):
+    assert _by_formula(params_b) == expected
+    assert extraction_resources({"params_b": params_b}) == expected
+
+
+def test_tiny_model_runs_on_cpu():
+    # under 0.5 B: float32 (4 bytes), no GPU; memory floor 4000 MB, runtime floor 15 min
+    res = extraction_resources({"params_b": 0.0002})
+    assert res == {"gpus": 0, "mem_mb": int(0.0008 * 1.3 * 1024 + 4000), "runtime": 15}
+    assert res["mem_mb"] == 4001
+
+
+def test_config_values_override_the_formula():
+    res = extraction_resources({"params_b": 65, "gpus": 8, "mem_mb": 500000, "runtime": 30})
+    assert res == {"gpus": 8, "mem_mb": 500000, "runtime": 30}
+
+
+def test_float32_large_model_counts_four_bytes():
+    # 30B in float32: 120 GB -> 156 GB -> 3 GPUs
+    assert extraction_resources({"params_b": 30, "dtype": "float32"})["gpus"] == 3
