@@ -15,6 +15,7 @@ layers or rows.
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .pairs import PairIndex
 
@@ -26,7 +27,10 @@ def _pinv_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     all pairs), so an eigen-decomposition with a relative cut-off stands in for ``solve``:
     the fitted values, and so R^2, are the same for every least-squares solution.
     """
-    w, v = np.linalg.eigh(gram)
+    # Tiny systems gain nothing from BLAS threads, and on a loaded machine OpenBLAS's
+    # spinning threads made this batched eigh 50x slower: decompose single-threaded.
+    with threadpool_limits(limits=1, user_api="blas"):
+        w, v = np.linalg.eigh(gram)
     cutoff = np.abs(w).max(axis=-1, keepdims=True) * 1e-12
     inv_w = np.where(w > cutoff, 1.0 / np.where(w > cutoff, w, 1.0), 0.0)
     return np.einsum("...ij,...j,...kj,...k->...i", v, inv_w, v, rhs)
