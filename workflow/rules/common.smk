@@ -2,14 +2,12 @@ import os
 import re
 import sys
 
-# Rules run scripts in fresh interpreters (and, with --use-conda, in other environments):
-# put the package on their path so they import the same code as this Snakefile.
-_PACKAGE_DIR = os.path.join(workflow.basedir, "workflow")
-sys.path.insert(0, _PACKAGE_DIR)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (_PACKAGE_DIR, os.environ.get("PYTHONPATH")) if p
-)
+# The Snakefile imports the package from the checkout; the scripts that rules run (in fresh
+# interpreters, with --use-conda in other environments) find it through the symlink
+# scripts/readalike, since Snakemake puts a script's folder on its sys.path.
+sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 
+from readalike import release as _release
 from readalike.config import (
     check_config,
     extraction_resources,
@@ -93,7 +91,9 @@ def extraction_runtime(wildcards):
 
 
 def model_attention_files(wildcards):
-    return {c: attention_file(wildcards.model, c) for c in model_conditions(wildcards.model)}
+    return {
+        c: attention_file(wildcards.model, c) for c in model_conditions(wildcards.model)
+    }
 
 
 def plain_attention(wildcards):
@@ -116,7 +116,12 @@ def per_model_tables(wildcards):
 
 
 def study_a_tables():
-    tables = ["human_resemblance", "replication_summary", "trivial_reliance", "controls"]
+    tables = [
+        "human_resemblance",
+        "replication_summary",
+        "trivial_reliance",
+        "controls",
+    ]
     if any(len(model_conditions(m)) > 1 for m in MODELS):
         tables.append("instruction_sensitivity")
     if comparison_triples():
@@ -140,6 +145,130 @@ def all_targets():
     tables = study_a_tables()
     targets = [f"{OUT}/{t}.tsv" for t in tables]
     targets += [
-        f"{OUT}/figures/{FIGURES[t]}.{ext}" for t in tables if t in FIGURES for ext in ("png", "pdf")
+        f"{OUT}/figures/{FIGURES[t]}.{ext}"
+        for t in tables
+        if t in FIGURES
+        for ext in ("png", "pdf")
     ]
     return targets
+
+
+# --- human reading data (human.smk) ---
+
+
+def release_suffix(wildcards):
+    return config["reading"]["groups"][wildcards.group]["release_suffix"]
+
+
+def fixations_file(wildcards):
+    if config["reading"]["source"] == "simulated":
+        return f"{OUT}/human/fixations.csv"
+    return config["reading"]["fixations"]
+
+
+def release_human_inputs(wildcards):
+    suffix = config["reading"]["groups"][wildcards.group]["release_suffix"]
+    return {
+        "verified": f"{OUT}/release/verified.tsv",
+        "pickles": [
+            f"{config['release_dir']}/golden_attention/reading_brain/mean_saccade_{m}_{suffix}.pkl"
+            for m in MEASURES
+        ],
+    }
+
+
+# --- models and extraction (models.smk) ---
+
+ZOO_TRAINED = [n for n in ZOO_MODELS if "tune_from" not in MODELS[n]["zoo"]]
+
+
+ZOO_TUNED = [n for n in ZOO_MODELS if "tune_from" in MODELS[n]["zoo"]]
+
+
+def zoo_base_checkpoint(wildcards):
+    return f"{OUT}/zoo/{MODELS[wildcards.model]['zoo']['tune_from']}"
+
+
+def zoo_spec(wildcards):
+    return MODELS[wildcards.model]["zoo"]
+
+
+def extraction_params(wildcards):
+    model = MODELS[wildcards.model]
+    return {
+        "location": model_location(wildcards.model),
+        "dtype": model.get("dtype", "float32"),
+        "device": model.get("device", "cpu"),
+    }
+
+
+# --- figures (figures.smk) ---
+
+TABLE_OF_FIGURE = {figure: table for table, figure in FIGURES.items()}
+
+
+def figure_table(wildcards):
+    return f"{OUT}/{TABLE_OF_FIGURE[wildcards.figure]}.tsv"
+
+
+# --- released data (release.smk) ---
+
+RELEASE_DIR = config.get("release_dir")
+RELEASE_MANIFEST = (
+    _release.read_manifest(config["release_manifest"]) if USES_RELEASE else {}
+)
+
+
+def release_layers(model_dir, file_prefix):
+    """Layer count of a released model: from the local copy, or the manifest to download."""
+    if config.get("release_download", False):
+        return _release.layers_in_manifest(RELEASE_MANIFEST, model_dir, file_prefix)
+    return _release.layers_in_dir(RELEASE_DIR, model_dir, file_prefix)
+
+
+def release_model_files(name, condition):
+    spec = MODELS[name]["release"]
+    prefix = spec["conditions"][condition]
+    return [
+        _release.attention_relpath(spec["dir"], prefix, layer)
+        for layer in range(release_layers(spec["dir"], prefix))
+    ]
+
+
+def release_relpaths():
+    """Every release file this run reads, relative to release_dir."""
+    paths = [_release.label_relpath(p) for p in _release.TRIVIAL_PATTERNS]
+    if config["reading"]["source"] == "release":
+        paths += [
+            _release.human_relpath(f"mean_saccade_{m}", spec["release_suffix"])
+            for spec in config["reading"]["groups"].values()
+            for m in MEASURES
+        ]
+    for name in RELEASE_MODELS:
+        for condition in model_conditions(name):
+            paths += release_model_files(name, condition)
+    return sorted(set(paths))
+
+
+def release_attention_inputs(wildcards):
+    return {
+        "verified": f"{OUT}/release/verified.tsv",
+        "human": human_files()[GROUPS[0]],
+        "layers": [
+            f"{RELEASE_DIR}/{p}"
+            for p in release_model_files(wildcards.model, wildcards.condition)
+        ],
+    }
+
+
+def release_attention_params(wildcards):
+    spec = MODELS[wildcards.model]["release"]
+    return {"dir": spec["dir"], "prefix": spec["conditions"][wildcards.condition]}
+
+
+def release_check_tables(wildcards):
+    return [
+        f"{OUT}/release/checks_{m}_{c}.tsv"
+        for m in RELEASE_MODELS
+        for c in model_conditions(m)
+    ]

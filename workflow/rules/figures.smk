@@ -1,12 +1,6 @@
 # One rule for every figure: `snakemake results/<run>/figures/<name>.png` rebuilds one figure
 # from its table (and the table, if needed) and nothing else.
 
-TABLE_OF_FIGURE = {figure: table for table, figure in FIGURES.items()}
-
-
-def figure_table(wildcards):
-    return f"{OUT}/{TABLE_OF_FIGURE[wildcards.figure]}.tsv"
-
 
 rule figure:
     input:

@@ -3,26 +3,6 @@
 # far more than its forward passes over 148 sentences, so every condition is extracted in
 # the same job.
 
-ZOO_TRAINED = [n for n in ZOO_MODELS if "tune_from" not in MODELS[n]["zoo"]]
-ZOO_TUNED = [n for n in ZOO_MODELS if "tune_from" in MODELS[n]["zoo"]]
-
-
-def zoo_base_checkpoint(wildcards):
-    return f"{OUT}/zoo/{MODELS[wildcards.model]['zoo']['tune_from']}"
-
-
-def zoo_spec(wildcards):
-    return MODELS[wildcards.model]["zoo"]
-
-
-def extraction_params(wildcards):
-    model = MODELS[wildcards.model]
-    return {
-        "location": model_location(wildcards.model),
-        "dtype": model.get("dtype", "float32"),
-        "device": model.get("device", "cpu"),
-    }
-
 
 rule zoo_tokenizer:
     input:
@@ -31,10 +11,10 @@ rule zoo_tokenizer:
         directory(f"{OUT}/zoo/tokenizer"),
     log:
         f"{LOGS}/zoo_tokenizer.log",
-    params:
-        zoo=config.get("zoo"),
     conda:
         CPU_ENV
+    params:
+        zoo=config.get("zoo"),
     script:
         "../../scripts/zoo_tokenizer.py"
 
@@ -49,12 +29,12 @@ rule zoo_model:
         f"{LOGS}/zoo_model_{{model}}.log",
     wildcard_constraints:
         model=_names_regex(ZOO_TRAINED),
+    conda:
+        CPU_ENV
+    threads: config.get("zoo", {}).get("threads", 1)
     params:
         spec=zoo_spec,
         zoo=config.get("zoo"),
-    threads: config.get("zoo", {}).get("threads", 1)
-    conda:
-        CPU_ENV
     script:
         "../../scripts/zoo_model.py"
 
@@ -69,12 +49,12 @@ rule zoo_instruct:
         f"{LOGS}/zoo_instruct_{{model}}.log",
     wildcard_constraints:
         model=_names_regex(ZOO_TUNED),
+    conda:
+        CPU_ENV
+    threads: config.get("zoo", {}).get("threads", 1)
     params:
         spec=zoo_spec,
         zoo=config.get("zoo"),
-    threads: config.get("zoo", {}).get("threads", 1)
-    conda:
-        CPU_ENV
     script:
         "../../scripts/zoo_instruct.py"
 
@@ -89,16 +69,16 @@ rule extract_attention:
         f"{LOGS}/extract_attention_{{model}}.log",
     wildcard_constraints:
         model=_names_regex(EXTRACTED_MODELS),
-    params:
-        model=extraction_params,
-        conditions=CONDITIONS,
-        batch_size=config["extraction"]["batch_size"],
+    conda:
+        GPU_ENV
     threads: config["extraction"].get("threads", 1)
     resources:
         gpu=extraction_gpus,
         mem_mb=extraction_mem_mb,
         runtime=extraction_runtime,
-    conda:
-        GPU_ENV
+    params:
+        model=extraction_params,
+        conditions=CONDITIONS,
+        batch_size=config["extraction"]["batch_size"],
     script:
         "../../scripts/extract_attention.py"

@@ -2,64 +2,6 @@
 # verified against a SHA-256 manifest, optionally downloaded, then converted once into the
 # project's HDF5 formats so every analysis runs unchanged on them.
 
-from readalike import release as _release
-
-RELEASE_DIR = config["release_dir"]
-RELEASE_MANIFEST = _release.read_manifest(config["release_manifest"])
-
-
-def release_layers(model_dir, file_prefix):
-    """Layer count of a released model: from the local copy, or the manifest to download."""
-    if config.get("release_download", False):
-        return _release.layers_in_manifest(RELEASE_MANIFEST, model_dir, file_prefix)
-    return _release.layers_in_dir(RELEASE_DIR, model_dir, file_prefix)
-
-
-def release_model_files(name, condition):
-    spec = MODELS[name]["release"]
-    prefix = spec["conditions"][condition]
-    return [
-        _release.attention_relpath(spec["dir"], prefix, layer)
-        for layer in range(release_layers(spec["dir"], prefix))
-    ]
-
-
-def release_relpaths():
-    """Every release file this run reads, relative to release_dir."""
-    paths = [_release.label_relpath(p) for p in _release.TRIVIAL_PATTERNS]
-    if config["reading"]["source"] == "release":
-        paths += [
-            _release.human_relpath(f"mean_saccade_{m}", spec["release_suffix"])
-            for spec in config["reading"]["groups"].values()
-            for m in MEASURES
-        ]
-    for name in RELEASE_MODELS:
-        for condition in model_conditions(name):
-            paths += release_model_files(name, condition)
-    return sorted(set(paths))
-
-
-def release_attention_inputs(wildcards):
-    return {
-        "verified": f"{OUT}/release/verified.tsv",
-        "human": human_files()[GROUPS[0]],
-        "layers": [
-            f"{RELEASE_DIR}/{p}" for p in release_model_files(wildcards.model, wildcards.condition)
-        ],
-    }
-
-
-def release_attention_params(wildcards):
-    spec = MODELS[wildcards.model]["release"]
-    return {"dir": spec["dir"], "prefix": spec["conditions"][wildcards.condition]}
-
-
-def release_check_tables(wildcards):
-    return [
-        f"{OUT}/release/checks_{m}_{c}.tsv" for m in RELEASE_MODELS for c in model_conditions(m)
-    ]
-
-
 if config.get("release_download", False):
 
     rule download_release:
@@ -67,12 +9,12 @@ if config.get("release_download", False):
             [f"{RELEASE_DIR}/{p}" for p in release_relpaths()],
         log:
             f"{LOGS}/download_release.log",
+        conda:
+            CPU_ENV
         params:
             relpaths=release_relpaths(),
             release_dir=RELEASE_DIR,
             manifest=config["release_manifest"],
-        conda:
-            CPU_ENV
         script:
             "../../scripts/download_release.py"
 
@@ -85,11 +27,11 @@ rule verify_release:
         f"{OUT}/release/verified.tsv",
     log:
         f"{LOGS}/verify_release.log",
+    conda:
+        CPU_ENV
     params:
         relpaths=release_relpaths(),
         release_dir=RELEASE_DIR,
-    conda:
-        CPU_ENV
     script:
         "../../scripts/verify_release.py"
 
@@ -104,14 +46,14 @@ rule release_attention:
         f"{LOGS}/release_attention_{{model}}_{{condition}}.log",
     wildcard_constraints:
         model=_names_regex(RELEASE_MODELS),
+    conda:
+        CPU_ENV
+    resources:
+        mem_mb=2000,
     params:
         release=release_attention_params,
         release_dir=RELEASE_DIR,
         synthetic=SYNTHETIC,
-    resources:
-        mem_mb=2000,
-    conda:
-        CPU_ENV
     script:
         "../../scripts/release_attention.py"
 
@@ -130,10 +72,10 @@ rule release_checks:
         ),
     log:
         f"{LOGS}/release_checks.log",
+    conda:
+        CPU_ENV
     params:
         release_dir=RELEASE_DIR,
         synthetic=SYNTHETIC,
-    conda:
-        CPU_ENV
     script:
         "../../scripts/release_checks.py"

@@ -10,13 +10,13 @@ rule resemblance:
         temp(f"{OUT}/tables/human_resemblance/{{model}}.tsv"),
     log:
         f"{LOGS}/resemblance_{{model}}.log",
+    conda:
+        CPU_ENV
     params:
         groups=GROUPS,
         measures=MEASURES,
         layer_block=config["analysis"]["layer_block"],
         synthetic=SYNTHETIC,
-    conda:
-        CPU_ENV
     script:
         "../../scripts/resemblance.py"
 
@@ -28,11 +28,11 @@ rule trivial_reliance:
         temp(f"{OUT}/tables/trivial_reliance/{{model}}.tsv"),
     log:
         f"{LOGS}/trivial_reliance_{{model}}.log",
+    conda:
+        CPU_ENV
     params:
         layer_block=config["analysis"]["layer_block"],
         synthetic=SYNTHETIC,
-    conda:
-        CPU_ENV
     script:
         "../../scripts/trivial_reliance.py"
 
@@ -44,10 +44,10 @@ rule instruction_sensitivity:
         temp(f"{OUT}/tables/instruction_sensitivity/{{model}}.tsv"),
     log:
         f"{LOGS}/instruction_sensitivity_{{model}}.log",
-    params:
-        synthetic=SYNTHETIC,
     conda:
         CPU_ENV
+    params:
+        synthetic=SYNTHETIC,
     script:
         "../../scripts/instruction_sensitivity.py"
 
@@ -84,11 +84,11 @@ rule divergence:
         ),
     log:
         f"{LOGS}/divergence.log",
+    conda:
+        CPU_ENV
     params:
         comparisons=comparison_triples(),
         synthetic=SYNTHETIC,
-    conda:
-        CPU_ENV
     script:
         "../../scripts/divergence.py"
 
@@ -106,14 +106,14 @@ rule controls:
         ),
     log:
         f"{LOGS}/controls.log",
+    conda:
+        CPU_ENV
     params:
         models=list(MODELS),
         groups=GROUPS,
         measures=MEASURES,
         analysis=config["analysis"],
         synthetic=SYNTHETIC,
-    conda:
-        CPU_ENV
     script:
         "../../scripts/controls.py"
 
@@ -130,9 +130,9 @@ rule replication_summary:
         ),
     log:
         f"{LOGS}/replication_summary.log",
-    params:
-        reference=GROUPS[0],
     conda:
         CPU_ENV
+    params:
+        reference=GROUPS[0],
     script:
         "../../scripts/replication_summary.py"
