@@ -15,6 +15,7 @@ attention_sets = extract_conditions(
     batch_size=snakemake.params.batch_size,
     dtype=model["dtype"],
     device=model["device"],
+    n_threads=snakemake.threads,
 )
 for condition, target in zip(snakemake.params.conditions, snakemake.output, strict=True):
     write_attention(target, attention_sets[condition])

@@ -60,9 +60,10 @@ def test_empty_article_is_named(tmp_path):
     path = _write(tmp_path, "a b\nc\n\n\nd e\n")
     with pytest.raises(ValueError) as err:
         read_stimuli(path)
-    # articles are counted from 1 in this message: the empty one follows the first
+    # articles are numbered from 0, as everywhere else: the empty one follows article 0
     assert str(err.value) == (
-        f"{path}: article 2 is empty (two blank lines in a row after article 1; articles are numbered from 0)"
+        f"{path}: article 1 is empty (two blank lines in a row after article 0; "
+        "articles are numbered from 0)"
     )
 
 

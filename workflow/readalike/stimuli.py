@@ -46,8 +46,8 @@ def read_stimuli(path: str | os.PathLike) -> Stimuli:
             blank_run += 1
             if blank_run == 2:
                 raise ValueError(
-                    f"{path}: article {len(articles)} is empty (two blank lines in a row "
-                    f"after article {len(articles) - 1}; articles are numbered from 0)"
+                    f"{path}: article {len(articles) - 1} is empty (two blank lines in a row "
+                    f"after article {len(articles) - 2}; articles are numbered from 0)"
                 )
             articles.append([])
             continue

@@ -13,6 +13,21 @@ to be faithful replicas of LLaMA; their attention is merely non-trivial (trained
 that clearly falls), which is what the analyses need to be exercised. Every table built on
 them is stamped SYNTHETIC by the callers.
 
+Typical use (what the workflow rules do; about a minute on one CPU thread)::
+
+    texts = stimulus sentences + read_texts("resources/demo/training_text.txt")
+    pairs = read_instruction_pairs("resources/demo/instruction_pairs.tsv")
+    train_tokenizer(texts + [format_instruction(i, r) for i, r in pairs], tok, 1000, seed=0)
+    for name, size in DEMO_SIZES.items():
+        build_model(tok, zoo / name, **size, seed=0, steps=200, lr=3e-3, texts=texts,
+                    batch_size=16, max_len=64)
+    instruction_tune(zoo / "tiny-s", zoo / "tiny-s-instruct", pairs, steps=100, lr=1.5e-3,
+                     seed=0)
+
+The base models are trained on the stimuli themselves (the demo has no other corpus), so
+the larger ones nearly memorise them; that is fine for exercising the pipeline, and is one
+more reason the results are SYNTHETIC.
+
 Reproducibility: each function seeds torch and turns on deterministic algorithms while it
 runs, so a rerun on the same machine with the same thread count gives the same weights
 (float reductions may differ with another thread count or CPU).
@@ -214,7 +229,7 @@ def build_model(
     texts: Sequence[str],
     batch_size: int,
     max_len: int,
-    n_threads: int | None = None,
+    n_threads: int | None = 1,
 ) -> dict:
     """Create a tiny ``LlamaForCausalLM``, train it on ``texts`` and save a full checkpoint.
 
@@ -237,7 +252,9 @@ def build_model(
     max_len
         Longest training sequence in tokens (BOS and EOS included).
     n_threads
-        ``torch.set_num_threads`` for the run; ``None`` leaves torch's default.
+        ``torch.set_num_threads`` for the run (restored afterwards); ``None`` leaves torch's
+        default. One thread by default: models this small gain little from more, and on busy
+        shared cores torch's spinning worker threads made a 2-thread run ten times slower.
 
     Returns
     -------
@@ -301,8 +318,8 @@ def instruction_tune(
     lr: float,
     seed: int,
     batch_size: int = 8,
-    max_len: int = 96,
-    n_threads: int | None = None,
+    max_len: int = 256,
+    n_threads: int | None = 1,
 ) -> dict:
     """Continue training a zoo checkpoint on instruction/response pairs; save a full checkpoint.
 
@@ -320,8 +337,12 @@ def instruction_tune(
         Checkpoint folder to create (replaced atomically if it exists).
     pairs
         ``(instruction, response)``, e.g. from :func:`read_instruction_pairs`.
-    steps, lr, seed, batch_size, max_len, n_threads
+    steps, lr, seed, batch_size, n_threads
         As for :func:`build_model`.
+    max_len
+        Longest formatted pair in tokens; a longer pair raises ``ValueError`` rather than
+        losing its response to truncation (the shipped pairs need up to 114 tokens with a
+        400-piece tokenizer).
 
     Returns
     -------
@@ -437,7 +458,7 @@ def _train(model, examples: Sequence[_Example], *, steps, lr, batch_size, seed) 
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         if step % max(1, steps // 5) == 0:
-            logger.debug("step %d/%d: batch loss %.3f", step, steps, float(loss))
+            logger.debug("step %d/%d: batch loss %.3f", step, steps, loss.detach().item())
     seconds = time.perf_counter() - started
     final = _mean_loss(model, examples, pad_id, batch_size)
     model.eval()

@@ -1,0 +1,63 @@
+"""Shared, session-scoped fixtures.
+
+Building a tokenizer and a model takes a few seconds, so the tiny demo zoo pieces that several
+test files use are built once per test session, in a temporary folder, from the shipped demo
+text only (no network, no download).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "resources" / "demo"
+
+#: Architecture of the test model: 3 layers x 2 heads is enough to test the plumbing, and
+#: n_layers != n_heads catches swapped axes.
+TINY_MODEL = {"hidden_size": 32, "n_layers": 3, "n_heads": 2, "intermediate_size": 64}
+
+
+@pytest.fixture(scope="session")
+def zoo_texts() -> list[str]:
+    """Training texts: the demo stimuli sentences and the shipped training prose."""
+    from readalike.stimuli import read_stimuli
+    from readalike.zoo import read_texts
+
+    stimuli = [
+        " ".join(words) for article in read_stimuli(DEMO / "stimuli.txt") for words in article
+    ]
+    return stimuli + read_texts(DEMO / "training_text.txt")
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer_dir(tmp_path_factory, zoo_texts) -> Path:
+    """A SentencePiece tokenizer with a small vocabulary (so that words split into pieces)."""
+    from readalike.zoo import train_tokenizer
+
+    out = tmp_path_factory.mktemp("zoo") / "tokenizer"
+    train_tokenizer(zoo_texts, out, vocab_size=400, seed=0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, tiny_tokenizer_dir, zoo_texts) -> tuple[Path, dict]:
+    """A briefly trained 3-layer, 2-head LLaMA checkpoint folder and its training stats."""
+    from readalike.zoo import build_model
+
+    out = tmp_path_factory.mktemp("zoo") / "tiny"
+    stats = build_model(
+        tiny_tokenizer_dir,
+        out,
+        **TINY_MODEL,
+        seed=0,
+        steps=40,
+        lr=5e-3,
+        texts=zoo_texts,
+        batch_size=8,
+        max_len=48,
+        # one thread: faster than several for a model this small, and immune to busy cores
+        n_threads=1,
+    )
+    return out, stats

@@ -1,0 +1,423 @@
+"""Tests of readalike.release_b: safe unpacking, tables, pickle checks and release scores.
+
+Most tests build a miniature release in a temporary folder with the upstream layout; the
+one marked ``release`` unpacks the real shared tarball (skipped when it is absent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from readalike import release_b as rb
+from readalike.safe_pickle import UnsafePickleError
+
+W = "\u2581"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "release"
+TARBALL = SHARED / "interpret_instruction_tuning.tar.xz"
+SUMS = SHARED / "SHA256SUMS.interpret_instruction_tuning"
+
+# "Say hi. Be brief!\n\nOutput:" as LLaMA pieces
+PROMPT = "Say hi. Be brief!/n/nOutput:"
+PIECES = [f"{W}Say", f"{W}hi", ".", f"{W}Be", f"{W}brief", "!", "<0x0A>", "<0x0A>", "Output", ":"]
+# Heat-map levels as released; after b = 7 only rows 0 ([10, 0]), 3 ([10, 10]) and 4 ([8, 0])
+# survive: densities 1, 2^(3/4), 1 -> normalised 2^(-3/4), 1, 2^(-3/4)
+EXPLAIN = np.zeros((10, 2), dtype=np.float32)
+EXPLAIN[0] = [10, 0]
+EXPLAIN[1] = [5, 7]
+EXPLAIN[3] = [10, 10]
+EXPLAIN[4] = [8, 0]
+EXPLAIN[9] = [3, 6]
+# instruction "Be brief!" = tokens 3, 4, 5: (1 + 2^(-3/4) + 0) / log2(2 + 3)
+SCORE = (1 + 2 ** (-3 / 4)) / math.log2(5)
+
+
+def _record(prompt_id: str, explain=EXPLAIN, inputs=PIECES, outputs=("▁Hi", "!")) -> dict:
+    return {
+        "ID": prompt_id,
+        "Input": list(inputs),
+        "Output": list(outputs),
+        "Reference": "Hi!",
+        "Explain": explain,
+    }
+
+
+def _write_pickle(path: Path, obj) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(obj, protocol=4))
+    return path
+
+
+def _write_tsv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["\t".join(header)] + ["\t".join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+PROMPT_HEADER = ["ID", "Prompt", "Response", "Instruct&Context"]
+ANNOT_HEADER = ["File", "Model", "Prompt", "Reference", "Instruct", "Response", "Rating"]
+
+
+@pytest.fixture
+def mini_release(tmp_path) -> Path:
+    """Three prompts; LLaMA has a shape mismatch on one, Vicuna lacks one pickle."""
+    root = tmp_path / rb.RELEASE_ROOT
+    ids = ["user_oriented_task_0", "lima_author_1", "mtbench_writing_81"]
+    _write_tsv(
+        root / rb.PROMPTS_FILE,
+        PROMPT_HEADER,
+        [[i, PROMPT, "Hi!", "brief|||Output: &&&"] for i in ids],
+    )
+    _write_tsv(
+        root / rb.ANNOTATIONS_FILE,
+        ANNOT_HEADER,
+        [[f"{i}.pkl", "vicuna_7B", PROMPT, "Hi!", "Be brief!", "Hi!", "2"] for i in ids],
+    )
+    llama = root / rb.MODEL_DIRS["llama_7b"]
+    vicuna = root / rb.MODEL_DIRS["vicuna_7b"]
+    _write_pickle(llama / f"{ids[0]}.pkl", _record(ids[0]))
+    _write_pickle(llama / f"{ids[1]}.pkl", _record(ids[1]))
+    _write_pickle(llama / f"{ids[2]}.pkl", _record(ids[2], explain=EXPLAIN[:9]))
+    _write_pickle(vicuna / f"{ids[0]}.pkl", _record(ids[0]))
+    _write_pickle(vicuna / f"{ids[1]}.pkl", _record(ids[1], explain=EXPLAIN * 0.5))
+    return root
+
+
+# --------------------------------------------------------------------------- unpacking
+
+
+def _tar(path: Path, members: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
+    with tarfile.open(path, "w:xz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            tar.addfile(info)
+    return path
+
+
+def test_unpack_release_and_checksums(tmp_path):
+    data = b"ID\tPrompt\tResponse\tInstruct&Context\n"
+    tar = _tar(tmp_path / "r.tar.xz", {f"{rb.RELEASE_ROOT}/{rb.PROMPTS_FILE}": data})
+    sums = tmp_path / "SUMS"
+    sums.write_text(f"{hashlib.sha256(data).hexdigest()}  {rb.PROMPTS_FILE}\n")
+    root = rb.unpack_release_b(tar, tmp_path / "out", checksums=sums)
+    assert root == tmp_path / "out" / rb.RELEASE_ROOT
+    assert (root / rb.PROMPTS_FILE).read_bytes() == data
+    with pytest.raises(FileExistsError):
+        rb.unpack_release_b(tar, tmp_path / "out")
+
+
+def test_unpack_checksum_mismatch_leaves_nothing(tmp_path):
+    tar = _tar(tmp_path / "r.tar.xz", {f"{rb.RELEASE_ROOT}/{rb.PROMPTS_FILE}": b"x"})
+    sums = tmp_path / "SUMS"
+    sums.write_text(f"{'0' * 64}  {rb.PROMPTS_FILE}\n")
+    with pytest.raises(ValueError, match="differs from the manifest"):
+        rb.unpack_release_b(tar, tmp_path / "out", checksums=sums)
+    assert sorted(os.listdir(tmp_path)) == ["SUMS", "r.tar.xz"]  # no dest, no temp folder
+
+
+@pytest.mark.parametrize(
+    ("members", "links", "match"),
+    [
+        pytest.param({"/etc/evil": b"x"}, None, "leaves the destination", id="absolute"),
+        pytest.param({f"{rb.RELEASE_ROOT}/../evil": b"x"}, None, "leaves", id="dotdot"),
+        pytest.param({}, {f"{rb.RELEASE_ROOT}/link": "/etc/passwd"}, "links", id="symlink"),
+    ],
+)
+def test_unpack_refuses_unsafe_members(tmp_path, members, links, match):
+    tar = _tar(tmp_path / "r.tar.xz", {f"{rb.RELEASE_ROOT}/ok": b"1", **members}, links)
+    with pytest.raises(ValueError, match=match):
+        rb.unpack_release_b(tar, tmp_path / "out")
+    assert sorted(os.listdir(tmp_path)) == ["r.tar.xz"]
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def test_read_prompts(tmp_path):
+    path = _write_tsv(
+        tmp_path / "p.tsv",
+        PROMPT_HEADER,
+        [
+            ["lima_author_3", "Write a poem./nAbout cats.", "ref/nx", "Write a poem.|||cats&&&ctx"],
+            ["mtbench_roleplay_9", "Act as a chef.", "r", "Act as a chef."],
+        ],
+    )
+    table = rb.read_prompts(path)
+    assert table["prompt_id"].tolist() == ["lima_author_3", "mtbench_roleplay_9"]
+    assert table["source"].tolist() == ["LIMA", "MT-Bench"]
+    assert table["prompt"].iloc[0] == "Write a poem.\nAbout cats."
+    assert table["reference"].iloc[0] == "ref\nx"
+    assert table["fragments"].iloc[0] == ["Write a poem.", "cats"]
+    assert table["context"].tolist() == ["ctx", ""]
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        pytest.param(["lima_author_3", "Hi.", "r"], "line 2 \\(ID 'lima_author_3'\\)", id="fields"),
+        pytest.param(["alpaca_3", "Hi.", "r", "Hi."], "alpaca_3: unknown prompt source", id="src"),
+        pytest.param(
+            ["lima_author_4", "Hi.", "r", "Bye."], "lima_author_4: fragment 'Bye.'", id="fragment"
+        ),
+        pytest.param(["lima_author_5", "Hi.", "r", "&&&Hi."], "lima_author_5: no instr", id="none"),
+    ],
+)
+def test_read_prompts_errors_name_file_and_id(tmp_path, row, match):
+    path = _write_tsv(tmp_path / "bad.tsv", PROMPT_HEADER, [row])
+    with pytest.raises(ValueError, match=match) as err:
+        rb.read_prompts(path)
+    assert str(path) in str(err.value)
+
+
+def test_read_annotations(tmp_path):
+    rows = [
+        ["lima_author_1.pkl", "vicuna_7B", "p", "r", "i", "resp/nmore", "1"],
+        ["lima_author_2.pkl", "vicuna_7B", "p", "r", "i", "resp", "3"],
+        ["lima_author_1.pkl", "alpaca_7B", "p", "r", "i", "resp", "-1"],
+        ["mtbench_x_1.pkl", "vicuna_7B", "p", "r", "i", "resp", "0"],
+    ]
+    table = rb.read_annotations(_write_tsv(tmp_path / "a.tsv", ANNOT_HEADER, rows))
+    assert table["prompt_id"].tolist() == ["lima_author_1", "lima_author_2"]
+    assert table["model"].tolist() == ["vicuna_7b", "vicuna_7b"]
+    assert table["rating"].tolist() == [1, 3]
+    assert table["followed"].tolist() == [False, True]
+    assert table["response"].iloc[0] == "resp\nmore"
+
+
+def test_read_annotations_rejects_duplicates(tmp_path):
+    row = ["lima_author_1.pkl", "vicuna_7B", "p", "r", "i", "resp", "1"]
+    with pytest.raises(ValueError, match="lima_author_1 is rated twice for vicuna_7b"):
+        rb.read_annotations(_write_tsv(tmp_path / "a.tsv", ANNOT_HEADER, [row, row]))
+
+
+# --------------------------------------------------------------------------- pickles
+
+
+def test_load_attribution_pickle(tmp_path):
+    path = _write_pickle(tmp_path / "lima_author_1.pkl", _record("lima_author_1"))
+    record = rb.load_attribution_pickle(path)
+    assert record.prompt_id == "lima_author_1"
+    assert record.input_tokens == PIECES and record.output_tokens == ["▁Hi", "!"]
+    assert record.explain.dtype == np.float32 and record.explain.shape == (10, 2)
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, ("echo owned",))
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        pytest.param(_Exploit(), id="os-system"),
+        pytest.param({**_record("lima_author_1"), "Reference": pd.Timestamp(0)}, id="timestamp"),
+        pytest.param(np.array([object()], dtype=object), id="object-array"),
+    ],
+)
+def test_pickle_with_other_objects_is_refused(tmp_path, obj):
+    path = tmp_path / "lima_author_1.pkl"
+    try:
+        path.write_bytes(pickle.dumps(obj, protocol=4))
+    except (pickle.PicklingError, AttributeError, TypeError):
+        pytest.skip("object cannot be pickled here")
+    with pytest.raises(UnsafePickleError, match="lima_author_1.pkl"):
+        rb.load_attribution_pickle(path)
+
+
+@pytest.mark.parametrize(
+    ("obj", "kind", "match"),
+    [
+        pytest.param([1, 2], "not_a_dict", "holds a list", id="list"),
+        pytest.param({"ID": "lima_author_1"}, "bad_keys", "keys", id="keys"),
+        pytest.param(_record("lima_author_2"), "id_mismatch", "differs from the file", id="id"),
+        pytest.param(
+            _record("lima_author_1", explain=EXPLAIN[:9]),
+            "shape_mismatch",
+            r"Explain shape \(9, 2\) != \(len\(Input\), len\(Output\)\) = \(10, 2\)",
+            id="shape",
+        ),
+        pytest.param(
+            _record("lima_author_1", explain=EXPLAIN.T),
+            "shape_mismatch",
+            r"\(2, 10\)",
+            id="transposed",
+        ),
+        pytest.param(
+            _record("lima_author_1", explain=np.array([]), outputs=()),
+            "empty_output",
+            "empty response",
+            id="empty",
+        ),
+        pytest.param(
+            _record("lima_author_1", explain=np.where(EXPLAIN == 5, np.nan, EXPLAIN)),
+            "not_finite",
+            "1 NaN",
+            id="nan",
+        ),
+        pytest.param(
+            _record("lima_author_1", explain=EXPLAIN.astype(str)), "bad_explain", "real", id="str"
+        ),
+    ],
+)
+def test_pickle_validation_faults(tmp_path, obj, kind, match):
+    path = _write_pickle(tmp_path / "lima_author_1.pkl", obj)
+    with pytest.raises(rb.ReleaseFault, match=match) as err:
+        rb.load_attribution_pickle(path)
+    assert err.value.kind == kind
+    assert str(path) in str(err.value)
+
+
+def test_record_faults(tmp_path):
+    explain = EXPLAIN.copy()
+    explain[:, 1] = 0  # a column no prompt token supports
+    explain[0, 0] = 9.0  # peak 10 remains in row 3
+    record = rb.AttributionRecord("p", PIECES, ["a", "b"], "", explain)
+    kinds = [k for k, _ in rb.record_faults(record, "Say hi. Be brief!\n\nOutput:")]
+    assert kinds == ["zero_columns"]
+    record = rb.AttributionRecord("p", PIECES, ["a", "b"], "", EXPLAIN * 0.5)
+    kinds = [k for k, _ in rb.record_faults(record, "Say hi. Be brief!\n\nOutput:")]
+    assert kinds == ["columns_below_max", "not_discretised"]
+    kinds = [k for k, _ in rb.record_faults(record, "Say hello. Be brief!\n\nOutput:")]
+    assert kinds[-1] == "tokens_differ_from_prompt"
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def test_score_release_by_hand(mini_release):
+    scores, faults = rb.score_release_with_faults(mini_release, "llama_7b")
+    assert scores.columns.tolist() == rb.SCORE_COLUMNS
+    assert scores["prompt_id"].tolist() == ["user_oriented_task_0", "lima_author_1"]
+    assert scores["source"].tolist() == ["Self-Instruct", "LIMA"]
+    np.testing.assert_allclose(scores["score"], [SCORE, SCORE], rtol=1e-12)
+    assert scores["n_instruction_tokens"].tolist() == [3, 3]
+    assert scores["n_response_tokens"].tolist() == [2, 2]
+    fatal = faults[faults["fatal"]]
+    assert fatal[["prompt_id", "kind"]].values.tolist() == [
+        ["mtbench_writing_81", "shape_mismatch"]
+    ]
+
+    vicuna = rb.score_release(mini_release, "vicuna_7b")
+    faults = vicuna.attrs["faults"]
+    assert faults.loc[faults["fatal"], "kind"].tolist() == ["missing_pickle"]
+    # EXPLAIN / 2 peaks at 5 per column: re-normalised to 10, so the same levels and score
+    assert set(faults.loc[~faults["fatal"], "kind"]) == {"columns_below_max", "not_discretised"}
+    np.testing.assert_allclose(vicuna["score"], [SCORE, SCORE], rtol=1e-12)
+
+
+def test_score_release_reports_unlocated_instruction(mini_release):
+    path = mini_release / rb.MODEL_DIRS["llama_7b"] / "lima_author_1.pkl"
+    inputs = [f"{W}Say", f"{W}hi", ".", f"{W}Be", f"{W}bri", "!", "<0x0A>", "<0x0A>", "Output", ":"]
+    _write_pickle(path, _record("lima_author_1", inputs=inputs))
+    _, faults = rb.score_release_with_faults(mini_release, "llama_7b")
+    row = faults[faults["kind"] == "not_located"]
+    assert row["prompt_id"].tolist() == ["lima_author_1"]
+    assert "lima_author_1: instruction sentence 'Be brief!'" in row["detail"].iloc[0]
+
+
+def test_model_agreement_faults():
+    scores = pd.DataFrame(
+        {
+            "model": ["llama_7b", "vicuna_7b", "llama_7b", "vicuna_7b", "llama_7b"],
+            "prompt_id": ["lima_author_1", "lima_author_1", "mtbench_x_2", "mtbench_x_2", "c"],
+            "n_prompt_tokens": [5, 5, 5, 6, 3],
+            "n_instruction_tokens": [2, 2, 1, 1, 1],
+        }
+    )
+    faults = rb.model_agreement_faults(scores)
+    assert faults["prompt_id"].tolist() == ["mtbench_x_2"]
+    assert faults["detail"].iloc[0] == ("n_prompt_tokens differ: {'llama_7b': 5, 'vicuna_7b': 6}")
+    assert not faults["fatal"].any()
+
+
+def _scores(model: str, source: str, values) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "model": model,
+            "prompt_id": [f"{source}_{i}" for i in range(len(values))],
+            "source": source,
+            "score": values,
+            "n_response_tokens": 10,
+        }
+    )
+
+
+def test_instruction_focus_matches_scipy():
+    base = [1.0, 1.2, 0.8, 1.1, 0.9]
+    tuned = [1.5, 1.1, 1.7, 1.3]
+    table = pd.concat(
+        [
+            _scores("llama_7b", "LIMA", base),
+            _scores("vicuna_7b", "LIMA", tuned),
+            _scores("llama_7b", "MT-Bench", [1.0, 2.0]),
+            _scores("vicuna_7b", "MT-Bench", [1.0, 3.0]),
+            _scores("llama_7b", "Self-Instruct", [0.5, 0.7, 0.6]),
+            _scores("vicuna_7b", "Self-Instruct", [0.4, 0.9]),
+        ]
+    )
+    focus = rb.instruction_focus(table, "llama_7b", "vicuna_7b").set_index("source")
+    assert focus.index.tolist() == ["Self-Instruct", "LIMA", "MT-Bench", "All"]
+    ref = stats.ttest_ind(tuned, base, equal_var=False, alternative="greater")
+    assert focus.loc["LIMA", "t"] == pytest.approx(ref.statistic, rel=1e-12)
+    assert focus.loc["LIMA", "p_one_sided"] == pytest.approx(ref.pvalue, rel=1e-10)
+    assert focus.loc["LIMA", "mean_base"] == pytest.approx(1.0)
+    assert focus.loc["LIMA", "mean_tuned"] == pytest.approx(1.4)
+    assert focus.loc["All", "n_base"] == 10 and focus.loc["All", "n_tuned"] == 8
+
+
+def test_following_comparison():
+    scores = _scores("vicuna_7b", "LIMA", [0.2, 0.4, 1.0, 1.4, 1.2, 9.0])
+    scores.loc[5, "n_response_tokens"] = 4  # too short: left out
+    rated = pd.DataFrame(
+        {
+            "prompt_id": scores["prompt_id"],
+            "model": "vicuna_7b",
+            "followed": [False, False, True, True, True, True],
+        }
+    )
+    table = rb.following_comparison(scores, rated).set_index("source")
+    ref = stats.ttest_ind([1.0, 1.4, 1.2], [0.2, 0.4], equal_var=False, alternative="greater")
+    assert table.loc["LIMA", "n_followed"] == 3 and table.loc["LIMA", "n_unfollowed"] == 2
+    assert table.loc["LIMA", "t"] == pytest.approx(ref.statistic, rel=1e-12)
+    assert table.loc["LIMA", "p_one_sided"] == pytest.approx(ref.pvalue, rel=1e-10)
+    assert table.loc["All", "mean_followed"] == pytest.approx(1.2)
+
+
+# --------------------------------------------------------------------------- the real release
+
+
+@pytest.mark.release
+@pytest.mark.skipif(not TARBALL.is_file(), reason="shared release tarball not present")
+def test_real_release(tmp_path):
+    root = rb.unpack_release_b(TARBALL, tmp_path / "release", checksums=SUMS)
+    result = rb.analyse_release(root)
+    counts = result.scores.groupby("model").size().to_dict()
+    assert counts == {"llama_7b": 631, "vicuna_7b": 632}
+    fatal = result.faults[result.faults["fatal"]]
+    assert fatal[["model", "prompt_id", "kind"]].values.tolist() == [
+        ["llama_7b", "user_oriented_task_93", "empty_output"]
+    ]
+    kinds = set(result.faults["kind"])
+    assert "not_located" not in kinds and "models_disagree" not in kinds
+    focus = result.focus.set_index("source")
+    assert (focus["mean_tuned"] > focus["mean_base"]).all()
+    assert focus.loc["All", "p_one_sided"] < 1e-10
+    following = result.following.set_index("source")
+    assert following.loc["All", "n_unfollowed"] + following.loc["All", "n_followed"] == 616

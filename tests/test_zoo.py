@@ -1,0 +1,203 @@
+"""Tests of the demo model zoo: tokenizer, tiny LLaMA training, instruction tuning."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sentencepiece as spm
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from readalike import zoo
+
+DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
+
+
+def _architecture(checkpoint: Path) -> dict:
+    """The build_model arguments of a saved zoo checkpoint."""
+    config = json.loads((checkpoint / "config.json").read_text())
+    return {
+        "hidden_size": config["hidden_size"],
+        "n_layers": config["num_hidden_layers"],
+        "n_heads": config["num_attention_heads"],
+        "intermediate_size": config["intermediate_size"],
+    }
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Run torch single-threaded: on busy shared cores, torch's spinning worker threads made
+    these tiny forward passes 10x slower; restored after the module."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# ------------------------------------------------------------------------------ tokenizer
+
+
+def test_tokenizer_is_deterministic(tmp_path, zoo_texts, tiny_tokenizer_dir):
+    again = tmp_path / "again"
+    zoo.train_tokenizer(zoo_texts, again, vocab_size=400, seed=0)
+    for name in ("tokenizer.model", "tokenizer.json", "tokenizer_config.json"):
+        assert (again / name).read_bytes() == (tiny_tokenizer_dir / name).read_bytes(), name
+
+
+def test_autotokenizer_loads_a_llama_tokenizer(tiny_tokenizer_dir):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    assert type(tokenizer).__name__ == "LlamaTokenizer"
+    assert tokenizer.is_fast  # character offsets are needed by the extraction
+    assert (tokenizer.unk_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id) == (0, 1, 2)
+    assert tokenizer.pad_token_id == 3
+    assert len(tokenizer) == 400
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Honey bees live in colonies of many thousands of workers.", id="stimulus"),
+        pytest.param("Zebras graze near Øresund, 1987!", id="unseen-chars-and-digits"),
+        pytest.param("Please translate:\n\nResponse: Die Königin legt Eier.", id="newlines-umlaut"),
+    ],
+)
+def test_hugging_face_ids_equal_sentencepiece_ids(tiny_tokenizer_dir, text):
+    # the converted tokenizer.json must tokenise exactly like the SentencePiece model it came from
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    sp = spm.SentencePieceProcessor(model_file=str(tiny_tokenizer_dir / "tokenizer.model"))
+    assert tokenizer(text, add_special_tokens=False).input_ids == sp.encode(text)
+    assert 0 not in sp.encode(text)  # byte fallback: never <unk>
+
+
+def test_default_encoding_prepends_bos_exactly_once(tiny_tokenizer_dir):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    plain = tokenizer("Bees dance.", add_special_tokens=False).input_ids
+    assert tokenizer("Bees dance.").input_ids == [tokenizer.bos_token_id, *plain]
+    assert tokenizer.bos_token_id not in plain
+    assert tokenizer.decode(plain) == "Bees dance."
+
+
+# ------------------------------------------------------------------------------ text files
+
+
+def test_shipped_instruction_pairs():
+    pairs = zoo.read_instruction_pairs(DEMO / "instruction_pairs.tsv")
+    assert 30 <= len(pairs) <= 40
+    german = [r for i, r in pairs if i.startswith("Please translate this sentence into German:")]
+    assert len(german) >= 5
+    assert all(i and r and "\t" not in i + r for i, r in pairs)
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        pytest.param("instr\tresp\na\tb\n", 1, id="bad-header"),
+        pytest.param("instruction\tresponse\na\tb\nno tab here\n", 3, id="missing-tab"),
+        pytest.param("instruction\tresponse\na\tb\tc\n", 2, id="three-fields"),
+        pytest.param("instruction\tresponse\n\t b\n", 2, id="empty-instruction"),
+    ],
+)
+def test_malformed_instruction_pairs_name_file_and_line(tmp_path, content, line):
+    path = tmp_path / "pairs.tsv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"pairs\.tsv: line {line}:"):
+        zoo.read_instruction_pairs(path)
+
+
+def test_read_texts_drops_blank_lines(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("One line.\n\n  Two line.  \n", encoding="utf-8")
+    assert zoo.read_texts(path) == ["One line.", "Two line."]
+
+
+# ------------------------------------------------------------------------------ models
+
+
+def test_training_lowers_the_loss(tiny_model):
+    _, stats = tiny_model
+    # the initial loss is about ln(vocab): an untrained model guesses uniformly
+    assert stats["initial_loss"] == pytest.approx(np.log(400), abs=0.3)
+    assert stats["final_loss"] < stats["initial_loss"] - 1.0
+    assert stats["steps"] == 40
+
+
+def test_checkpoint_loads_back_like_a_real_one(tiny_model):
+    path, stats = tiny_model
+    model = AutoModelForCausalLM.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    assert type(model).__name__ == "LlamaForCausalLM"
+    assert (model.config.num_hidden_layers, model.config.num_attention_heads) == (3, 2)
+    assert model.config.vocab_size == len(tokenizer)
+    assert json.loads((path / "training.json").read_text())["final_loss"] == stats["final_loss"]
+    ids = tokenizer("The heart is a muscle.", return_tensors="pt").input_ids
+    with torch.no_grad():
+        loss = model(input_ids=ids, labels=ids).loss
+    assert float(loss) < np.log(400)  # it learned something about the demo text
+
+
+def test_training_is_deterministic(tmp_path, tiny_tokenizer_dir, zoo_texts, tiny_model):
+    path, stats = tiny_model
+    again = zoo.build_model(
+        tiny_tokenizer_dir,
+        tmp_path / "again",
+        **_architecture(path),
+        seed=0,
+        steps=40,
+        lr=5e-3,
+        texts=zoo_texts,
+        batch_size=8,
+        max_len=48,
+        n_threads=1,
+    )
+    assert again["final_loss"] == stats["final_loss"]
+    first = AutoModelForCausalLM.from_pretrained(path).state_dict()
+    second = AutoModelForCausalLM.from_pretrained(tmp_path / "again").state_dict()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_build_model_rejects_heads_that_do_not_divide_the_width(tmp_path, tiny_tokenizer_dir):
+    with pytest.raises(ValueError, match="not divisible by n_heads 3"):
+        zoo.build_model(
+            tiny_tokenizer_dir,
+            tmp_path / "bad",
+            hidden_size=32,
+            n_layers=1,
+            n_heads=3,
+            intermediate_size=32,
+            seed=0,
+            steps=1,
+            lr=1e-3,
+            texts=["a"],
+            batch_size=1,
+            max_len=8,
+        )
+    assert not (tmp_path / "bad").exists()
+
+
+def test_instruction_labels_cover_the_response_only(tiny_tokenizer_dir):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    ids, labels = zoo._instruction_example(tokenizer, "Explain bees.", "Bees dance.", max_len=64)
+    assert ids[0] == tokenizer.bos_token_id and ids[-1] == tokenizer.eos_token_id
+    target = [label for label in labels if label != -100]
+    assert target[-1] == tokenizer.eos_token_id
+    assert tokenizer.decode(target[:-1]).strip() == "Bees dance."
+    assert zoo.format_instruction("Explain bees.", "Bees dance.") == (
+        "Explain bees.\n\nResponse: Bees dance."
+    )
+
+
+def test_instruction_tuning_lowers_the_response_loss(tmp_path, tiny_model):
+    base, _ = tiny_model
+    pairs = zoo.read_instruction_pairs(DEMO / "instruction_pairs.tsv")[:12]
+    stats = zoo.instruction_tune(
+        base, tmp_path / "instruct", pairs, steps=15, lr=5e-3, seed=0, n_threads=1
+    )
+    assert stats["final_loss"] < stats["initial_loss"] - 0.5
+    tuned = AutoModelForCausalLM.from_pretrained(tmp_path / "instruct")
+    original = AutoModelForCausalLM.from_pretrained(base)
+    assert tuned.config.to_dict()["num_hidden_layers"] == original.config.num_hidden_layers
+    assert not torch.equal(tuned.lm_head.weight, original.lm_head.weight)
+    assert AutoTokenizer.from_pretrained(tmp_path / "instruct").bos_token_id == 1
