@@ -1,0 +1,181 @@
+"""End to end: the default workflow (and the release workflow) in a temporary directory.
+
+Marked ``workflow``: minutes, not seconds. CI runs them (``pytest -m "workflow or not
+workflow"``); a plain ``pytest`` skips them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RELEASE = ROOT.parent / "shared" / "release" / "scaling_finetuning"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+pytestmark = pytest.mark.workflow
+
+COLUMNS = {
+    "human_resemblance": ["model", "group", "measure", "layer", "r2", "r2_heldout"],
+    "trivial_reliance": ["model", "layer", "r2", "n_constant_heads"],
+    "divergence": ["comparison", "model_a", "model_b", "condition", "part", "js", "n_rows"],
+    "instruction_sensitivity": ["model", "layer", "js_instruction", "js_control", "note"],
+    "controls": ["check", "model", "group", "measure", "value", "threshold", "passed", "detail"],
+    "replication_summary": [
+        "model",
+        "measure",
+        "group",
+        "fit",
+        "n_layers",
+        "mean_r2",
+        "max_r2",
+        "layer_of_max",
+        "reference_group",
+        "layers_above_reference",
+        "exceeds_reference_every_layer",
+    ],
+}
+FIGURES = [
+    "resemblance_by_layer",
+    "trivial_reliance_by_layer",
+    "instruction_sensitivity_by_layer",
+    "divergence_by_part",
+    "replication_by_group",
+]
+
+
+def _copy_workflow(dest: Path) -> Path:
+    for name in ("Snakefile", "config", "envs", "resources", "scripts", "workflow"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(
+                src, dest / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", *args], cwd=workdir, capture_output=True, text=True
+    )
+
+
+def _table(run_dir: Path, name: str) -> pd.DataFrame:
+    table = pd.read_csv(run_dir / f"{name}.tsv", sep="\t")
+    assert list(table.columns) == [*COLUMNS[name], "provenance"], name
+    return table
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    workdir = _copy_workflow(tmp_path_factory.mktemp("demo"))
+    done = _snakemake(workdir)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return workdir
+
+
+def test_default_workflow_tables(demo_run):
+    run = demo_run / "results" / "demo"
+    models = {"tiny-s": 4, "tiny-m": 6, "tiny-l": 8, "tiny-s-instruct": 4}
+
+    resemblance = _table(run, "human_resemblance")
+    assert (resemblance["provenance"] == "SYNTHETIC").all()
+    assert set(resemblance["measure"]) == {"num", "dur", "num_residual", "dur_residual"}
+    assert set(resemblance["group"]) == {"L1", "L2"}
+    for model, n_layers in models.items():
+        rows = resemblance[resemblance["model"] == model]
+        assert sorted(set(rows["layer"])) == list(range(n_layers))
+        assert len(rows) == n_layers * 2 * 4
+    assert resemblance["r2"].between(0, 1).all()
+    # held-out R^2 cannot beat the in-sample fit of the same model
+    assert (resemblance["r2_heldout"] <= resemblance["r2"] + 1e-12).all()
+    # trained attention explains simulated saccades better than nothing
+    assert resemblance.query("measure == 'num'")["r2"].max() > 0.05
+
+    reliance = _table(run, "trivial_reliance")
+    assert reliance["r2"].between(0, 1).all()
+    assert len(reliance) == sum(models.values())
+
+    divergence = _table(run, "divergence")
+    assert set(divergence["condition"]) == {"plain", "instruction", "control"}
+    assert set(divergence["part"]) == {0, 1, 2, 3}
+    assert divergence["js"].between(0, np.log(2)).all()
+    assert (divergence["js"] > 0).all()
+
+    sensitivity = _table(run, "instruction_sensitivity")
+    assert sensitivity[["js_instruction", "js_control"]].notna().all().all()
+    assert sensitivity["js_instruction"].between(0, np.log(2)).all()
+
+    controls = _table(run, "controls")
+    assert controls["passed"].all(), controls[~controls["passed"]]
+    assert set(controls["check"]) == {"js_self", "shuffled_resemblance", "trivial_self_r2"}
+
+    summary = _table(run, "replication_summary")
+    assert set(summary["fit"]) == {"in_sample", "heldout"}
+
+
+def test_default_workflow_figures_and_intermediates(demo_run):
+    run = demo_run / "results" / "demo"
+    for name in FIGURES:
+        for ext in ("png", "pdf"):
+            path = run / "figures" / f"{name}.{ext}"
+            assert path.stat().st_size > 5_000, path
+    assert (run / "figures" / "resemblance_by_layer.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # no temporary file of an atomic write is left anywhere
+    assert not list(run.rglob("*.tmp*"))
+
+
+def test_rerun_does_nothing_and_one_figure_rebuilds_alone(demo_run):
+    again = _snakemake(demo_run, "-n")
+    assert again.returncode == 0
+    assert "Nothing to be done" in again.stdout + again.stderr
+    figure = demo_run / "results" / "demo" / "figures" / "divergence_by_part.png"
+    figure.unlink()
+    rebuilt = _snakemake(demo_run, str(figure.relative_to(demo_run)))
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    assert figure.exists()
+    assert "rule extract_attention" not in rebuilt.stdout + rebuilt.stderr
+
+
+def test_bad_config_fails_before_any_job(tmp_path):
+    workdir = _copy_workflow(tmp_path)
+    config = workdir / "config" / "config.yaml"
+    config.write_text(config.read_text() + "\nunknown_key: 1\n")
+    done = _snakemake(workdir, "-n")
+    assert done.returncode != 0
+    assert "config: unknown key 'unknown_key'" in done.stdout + done.stderr
+
+
+@pytest.mark.release
+@pytest.mark.skipif(not RELEASE.is_dir(), reason="no released data in ../shared")
+def test_release_workflow(tmp_path):
+    workdir = _copy_workflow(tmp_path)
+    done = _snakemake(
+        workdir, "--configfile", "config/release.yaml", "--config", f"release_dir={RELEASE}"
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    run = workdir / "results" / "release"
+    resemblance = _table(run, "human_resemblance")
+    assert (resemblance["provenance"] == "real").all()
+    n_layers = len(list((RELEASE / "model_attention/llama/30B").glob("rb_p1_layer*.npy")))
+    assert len(resemblance) == n_layers * 2 * 4
+    summary = _table(run, "replication_summary")
+    # the paper's finding: models resemble non-native (L2) readers more than natives (L1)
+    l2 = summary.query("group == 'L2' and fit == 'in_sample' and measure in ['num', 'dur']")
+    assert (l2["exceeds_reference_every_layer"].astype(str) == "True").all()
+    sensitivity = _table(run, "instruction_sensitivity")
+    assert sensitivity["js_control"].isna().all()
+    assert (sensitivity["note"] == "no control condition for this model").all()
+    checks = pd.read_csv(run / "release_checks.tsv", sep="\t")
+    mismatch = checks.query("check == 'length_mismatch' and passed == False")
+    assert mismatch["detail"].str.contains("article 2 sentence 15").all()
+    for name in ("resemblance_by_layer", "replication_by_group"):
+        assert (run / "figures" / f"{name}.png").stat().st_size > 5_000
