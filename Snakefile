@@ -18,6 +18,7 @@ include: "workflow/rules/human.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/study_a.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/study_b.smk"
 
 
 if USES_RELEASE:

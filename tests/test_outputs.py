@@ -57,3 +57,21 @@ def test_atomic_path_cleans_up_without_target(tmp_path):
 def test_write_text(tmp_path):
     write_text("größe\n", tmp_path / "a" / "b.md")
     assert (tmp_path / "a" / "b.md").read_text(encoding="utf-8") == "größe\n"
+
+
+def test_outputs_get_the_umask_permissions_not_mkstemps_private_ones(tmp_path):
+    import os
+
+    from readalike.outputs import atomic_dir, atomic_path
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "table.tsv") as tmp:
+            tmp.write_text("x")
+        with atomic_dir(tmp_path / "checkpoint") as tmp:
+            (tmp / "weights").write_text("w")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "table.tsv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "checkpoint").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "checkpoint" / "weights").read_text() == "w"

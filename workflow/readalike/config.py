@@ -144,6 +144,31 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
                 if name not in names:
                     raise ConfigError(f"config.comparisons.{kind}[{j}]: unknown model {name!r}")
 
+    study_b = cfg.get("study_b")
+    if study_b:
+        for j, pair in enumerate(study_b.get("pairs", [])):
+            for name in pair:
+                if name not in names:
+                    raise ConfigError(f"config.study_b.pairs[{j}]: unknown model {name!r}")
+                if model_source(cfg["models"][names[name]]) == "release":
+                    raise ConfigError(
+                        f"config.study_b.pairs[{j}]: {name!r} has only released attention; "
+                        "Study B needs a checkpoint"
+                    )
+        if study_b.get("pairs") and "prompts" not in study_b:
+            raise ConfigError("config.study_b.prompts: required with study_b.pairs")
+        for key in (
+            "prompts",
+            "vocabulary",
+            "glove",
+            "instruction_verbs",
+            "general_verbs",
+            "release_tar",
+        ):
+            if key in study_b:
+                must_exist(f"config.study_b.{key}", study_b[key])
+        if study_b.get("pairs") and "vocabulary" not in study_b and "zoo" not in cfg:
+            raise ConfigError("config.study_b.vocabulary: required without a demo zoo")
     sources = {model_source(m) for m in cfg["models"]}
     needs_stimuli = bool(sources - {"release"}) or cfg["reading"]["source"] != "release"
     if needs_stimuli:
@@ -176,6 +201,23 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
         if not cfg.get("release_download", False):
             must_exist("config.release_dir", cfg["release_dir"], "folder")
     return cfg
+
+
+def gradient_resources(model: Mapping[str, Any]) -> dict[str, int]:
+    """GPU count, memory (MB) and runtime (min) of a model's Study B gradient job.
+
+    Gradients with respect to the input embeddings are taken in float32 (bf16 gradients
+    changed a quarter of the discretised importance levels on test models): 4 GB of weights
+    per billion parameters plus about 30 % for activations kept for the backward pass, so a
+    7B model needs one 80 GB GPU (the paper used two 48 GB GPUs) and a 13B model two, with
+    ``device: auto`` spreading layers over them.
+    """
+    params_b = float(model["params_b"])
+    weights_gb = params_b * 4
+    gpus = model.get("gpus", 0 if params_b < 0.5 else max(1, math.ceil(weights_gb * 1.3 / 70)))
+    mem_mb = model.get("mem_mb", int(max(2000, weights_gb * 1.3 * 1024 + 4000)))
+    runtime = model.get("runtime", int(max(10, 30 + 10 * params_b)))
+    return {"gpus": int(gpus), "mem_mb": int(mem_mb), "runtime": int(runtime)}
 
 
 def is_synthetic(cfg: Mapping[str, Any]) -> bool:

@@ -42,12 +42,13 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
+
+from .outputs import atomic_dir
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ def train_tokenizer(
         num_threads=1,
         minloglevel=2,
     )
-    with _atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir) as tmp:
         (tmp / "tokenizer.model").write_bytes(model.getvalue())
         # LlamaTokenizer(vocab_file=...) is broken on this stack; from_pretrained(folder) converts
         # the SentencePiece model properly. add_bos_token is passed so the saved post-processor
@@ -503,30 +504,10 @@ def _seeded(seed: int, n_threads: int | None) -> Iterator[None]:
 
 def _save_checkpoint(model, tokenizer_dir, out_dir, stats: dict) -> None:
     """Save model + tokenizer files into one folder, a checkpoint like a downloaded one."""
-    with _atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         for name in ("tokenizer.model", "tokenizer.json", "tokenizer_config.json"):
             source = Path(tokenizer_dir) / name
             if source.exists():
                 shutil.copy2(source, tmp / name)
         (tmp / "training.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
-
-
-@contextlib.contextmanager
-def _atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder beside ``target``; move it onto ``target`` on success.
-
-    The folder counterpart of :func:`readalike.outputs.atomic_path`: a killed job never leaves
-    a checkpoint folder that looks complete. An existing ``target`` is replaced.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

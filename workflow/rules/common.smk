@@ -11,6 +11,7 @@ from readalike import release as _release
 from readalike.config import (
     check_config,
     extraction_resources,
+    gradient_resources,
     is_synthetic,
     model_source,
 )
@@ -142,6 +143,10 @@ USES_RELEASE = config["reading"]["source"] == "release" or bool(RELEASE_MODELS)
 
 
 def all_targets():
+    return study_a_targets() + study_b_targets()
+
+
+def study_a_targets():
     tables = study_a_tables()
     targets = [f"{OUT}/{t}.tsv" for t in tables]
     targets += [
@@ -272,3 +277,96 @@ def release_check_tables(wildcards):
         for m in RELEASE_MODELS
         for c in model_conditions(m)
     ]
+
+
+# --- Study B (study_b.smk) ---
+
+STUDY_B = config.get("study_b") or {}
+STUDY_B_PAIRS = [tuple(p) for p in STUDY_B.get("pairs", [])]
+STUDY_B_MODELS = sorted({m for pair in STUDY_B_PAIRS for m in pair})
+STUDY_B_FIGURES = {
+    "attribution_scores": "instruction_scores_by_source",
+    "concept_shift": "concept_shares_by_layer_group",
+    "verb_relations": "verb_relations_by_quarter",
+}
+
+
+def study_b_targets():
+    if STUDY_B.get("release_tar"):
+        tables = ["attribution_scores", "instruction_focus", "instruction_following"]
+        figures = ["instruction_scores_by_source"]
+    elif STUDY_B_PAIRS:
+        tables = [
+            "attribution_scores",
+            "instruction_focus",
+            "ffn_concepts",
+            "concept_shift",
+            "subspace_similarity",
+            "verb_relations",
+        ]
+        figures = list(STUDY_B_FIGURES.values()) + ["attribution_heatmap"]
+    else:
+        return []
+    return [f"{OUT}/{t}.tsv" for t in tables] + [
+        f"{OUT}/figures/{f}.{ext}" for f in figures for ext in ("png", "pdf")
+    ]
+
+
+def gradient_gpus(wildcards):
+    return gradient_resources(MODELS[wildcards.model])["gpus"]
+
+
+def gradient_mem_mb(wildcards):
+    return gradient_resources(MODELS[wildcards.model])["mem_mb"]
+
+
+def gradient_runtime(wildcards):
+    return gradient_resources(MODELS[wildcards.model])["runtime"]
+
+
+def study_b_model_params(wildcards):
+    model = MODELS[wildcards.model]
+    return {
+        "location": model_location(wildcards.model),
+        "dtype": "float32",
+        "device": model.get("device", "cpu"),
+    }
+
+
+def study_b_vocabulary_inputs(wildcards):
+    """A vocabulary file, or the zoo's training text (the default vocabulary)."""
+    if "vocabulary" in STUDY_B:
+        return [STUDY_B["vocabulary"]]
+    return config["zoo"]["training_text"]
+
+
+def study_b_pair_files(kind, ext):
+    def inputs(wildcards):
+        return [f"{OUT}/study_b/{kind}/{m}.{ext}" for m in STUDY_B_MODELS]
+
+    return inputs
+
+
+def attribution_pair_files(wildcards):
+    base, tuned = STUDY_B_PAIRS[0]
+    return {
+        "base": f"{OUT}/study_b/attribution/{base}.h5",
+        "tuned": f"{OUT}/study_b/attribution/{tuned}.h5",
+    }
+
+
+def study_b_checkpoints(wildcards):
+    return [c for m in STUDY_B_MODELS for c in model_checkpoint_of(m)]
+
+
+def model_checkpoint_of(name):
+    return [f"{OUT}/zoo/{name}"] if model_source(MODELS[name]) == "zoo" else []
+
+
+def attribution_score_tables(wildcards):
+    return [f"{OUT}/tables/attribution_scores/{m}.tsv" for m in STUDY_B_MODELS]
+
+
+def study_b_figure_table(wildcards):
+    table = {f: t for t, f in STUDY_B_FIGURES.items()}[wildcards.figure]
+    return f"{OUT}/{table}.tsv"

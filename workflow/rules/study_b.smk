@@ -1,0 +1,252 @@
+# Study B (arXiv 2310.00492): base vs instruction-tuned models. GPU rules generate and take
+# gradients (one model load per model, all prompts); CPU rules analyse. With `release_tar`
+# the authors' released attribution matrices are scored instead.
+
+if STUDY_B_PAIRS:
+
+    rule check_tokenizers:
+        input:
+            study_b_checkpoints,
+        output:
+            f"{OUT}/study_b/tokenizers_checked.tsv",
+        log:
+            f"{LOGS}/check_tokenizers.log",
+        conda:
+            CPU_ENV
+        params:
+            pairs=STUDY_B_PAIRS,
+            locations={m: model_location(m) for m in STUDY_B_MODELS},
+        script:
+            "../../scripts/check_tokenizers.py"
+
+    rule attribution:
+        input:
+            checkpoint=model_checkpoint,
+            prompts=STUDY_B.get("prompts", []),
+            checked=f"{OUT}/study_b/tokenizers_checked.tsv",
+        output:
+            f"{OUT}/study_b/attribution/{{model}}.h5",
+        log:
+            f"{LOGS}/attribution_{{model}}.log",
+        conda:
+            GPU_ENV
+        threads: config["extraction"].get("threads", 1)
+        resources:
+            gpu=gradient_gpus,
+            mem_mb=gradient_mem_mb,
+            runtime=gradient_runtime,
+        params:
+            model=study_b_model_params,
+            max_new_tokens=STUDY_B.get("max_new_tokens", 300),
+            chunk_size=STUDY_B.get("chunk_size", 16),
+        script:
+            "../../scripts/attribution.py"
+
+    rule attribution_scores:
+        input:
+            f"{OUT}/study_b/attribution/{{model}}.h5",
+        output:
+            temp(f"{OUT}/tables/attribution_scores/{{model}}.tsv"),
+        log:
+            f"{LOGS}/attribution_scores_{{model}}.log",
+        conda:
+            CPU_ENV
+        params:
+            synthetic=SYNTHETIC,
+        script:
+            "../../scripts/attribution_scores.py"
+
+    rule gather_study_b:
+        input:
+            attribution_score_tables,
+        output:
+            report(
+                f"{OUT}/attribution_scores.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "attribution_scores"},
+            ),
+        log:
+            f"{LOGS}/gather_attribution_scores.log",
+        conda:
+            CPU_ENV
+        script:
+            "../../scripts/gather_tables.py"
+
+    rule instruction_focus:
+        input:
+            f"{OUT}/attribution_scores.tsv",
+        output:
+            report(
+                f"{OUT}/instruction_focus.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "instruction_focus"},
+            ),
+        log:
+            f"{LOGS}/instruction_focus.log",
+        conda:
+            CPU_ENV
+        params:
+            pairs=STUDY_B_PAIRS,
+        script:
+            "../../scripts/instruction_focus.py"
+
+    rule ffn_concepts:
+        input:
+            checkpoint=model_checkpoint,
+            vocabulary=study_b_vocabulary_inputs,
+        output:
+            concepts=f"{OUT}/study_b/ffn/{{model}}.tsv",
+            components=f"{OUT}/study_b/ffn/{{model}}.h5",
+        log:
+            f"{LOGS}/ffn_concepts_{{model}}.log",
+        conda:
+            GPU_ENV
+        threads: config["extraction"].get("threads", 1)
+        resources:
+            mem_mb=gradient_mem_mb,
+        params:
+            model=study_b_model_params,
+            study_b=STUDY_B,
+            synthetic=SYNTHETIC,
+        script:
+            "../../scripts/ffn_concepts.py"
+
+    rule head_pairs:
+        input:
+            checkpoint=model_checkpoint,
+            vocabulary=study_b_vocabulary_inputs,
+        output:
+            f"{OUT}/study_b/head_pairs/{{model}}.tsv",
+        log:
+            f"{LOGS}/head_pairs_{{model}}.log",
+        conda:
+            GPU_ENV
+        threads: config["extraction"].get("threads", 1)
+        resources:
+            mem_mb=gradient_mem_mb,
+        params:
+            model=study_b_model_params,
+            study_b=STUDY_B,
+            synthetic=SYNTHETIC,
+        script:
+            "../../scripts/head_pairs.py"
+
+    rule study_b_comparisons:
+        input:
+            checked=f"{OUT}/study_b/tokenizers_checked.tsv",
+            concepts=study_b_pair_files("ffn", "tsv"),
+            components=study_b_pair_files("ffn", "h5"),
+            pairs=study_b_pair_files("head_pairs", "tsv"),
+        output:
+            ffn=report(
+                f"{OUT}/ffn_concepts.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "ffn_concepts"},
+            ),
+            shift=report(
+                f"{OUT}/concept_shift.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "concept_shift"},
+            ),
+            subspace=report(
+                f"{OUT}/subspace_similarity.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "subspace_similarity"},
+            ),
+            verbs=report(
+                f"{OUT}/verb_relations.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "verb_relations"},
+            ),
+        log:
+            f"{LOGS}/study_b_comparisons.log",
+        conda:
+            CPU_ENV
+        params:
+            pairs=STUDY_B_PAIRS,
+            models=STUDY_B_MODELS,
+            study_b=STUDY_B,
+            synthetic=SYNTHETIC,
+        script:
+            "../../scripts/study_b_comparisons.py"
+
+    rule attribution_heatmap:
+        input:
+            unpack(attribution_pair_files),
+        output:
+            png=report(
+                f"{OUT}/figures/attribution_heatmap.png",
+                caption="../report/attribution_heatmap.rst",
+                category="Study B",
+            ),
+            pdf=f"{OUT}/figures/attribution_heatmap.pdf",
+        log:
+            f"{LOGS}/attribution_heatmap.log",
+        conda:
+            CPU_ENV
+        params:
+            synthetic=SYNTHETIC,
+        script:
+            "../../scripts/attribution_heatmap.py"
+
+
+if STUDY_B.get("release_tar"):
+
+    rule release_b:
+        input:
+            STUDY_B["release_tar"],
+        output:
+            scores=report(
+                f"{OUT}/attribution_scores.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "attribution_scores"},
+            ),
+            focus=report(
+                f"{OUT}/instruction_focus.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "instruction_focus"},
+            ),
+            following=report(
+                f"{OUT}/instruction_following.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "instruction_following"},
+            ),
+            faults=f"{OUT}/release_b_faults.tsv",
+        log:
+            f"{LOGS}/release_b.log",
+        conda:
+            CPU_ENV
+        params:
+            work_dir=f"{OUT}/release_b",
+        script:
+            "../../scripts/release_b.py"
+
+
+rule figure_b:
+    input:
+        table=study_b_figure_table,
+    output:
+        png=report(
+            f"{OUT}/figures/{{figure}}.png",
+            caption="../report/{figure}.rst",
+            category="Study B",
+            labels={"figure": "{figure}"},
+        ),
+        pdf=f"{OUT}/figures/{{figure}}.pdf",
+    log:
+        f"{LOGS}/figure_{{figure}}.log",
+    wildcard_constraints:
+        figure="|".join(STUDY_B_FIGURES.values()),
+    conda:
+        CPU_ENV
+    script:
+        "../../scripts/figure_b.py"
