@@ -194,7 +194,7 @@ def replication_figure(table: pd.DataFrame) -> plt.Figure:
             x = np.arange(len(measures))
             for g, group in enumerate(groups):
                 rows = part[part["group"] == group].set_index("measure").loc[measures]
-                offset = (2 * g - len(groups)) * width
+                offset = (2 * g - len(groups) + 0.5) * width
                 ax.bar(
                     x + offset,
                     rows["mean_r2"],
