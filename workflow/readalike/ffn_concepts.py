@@ -191,12 +191,13 @@ def principal_components(
     """Top principal components of the rows of ``W`` and their explained-variance ratios.
 
     Randomised subspace iteration on the Gram matrix of the centred rows ``Wc`` (the
-    smaller of ``Wc^T Wc`` and ``Wc Wc^T``), then Rayleigh-Ritz on ``Wc`` itself. One
-    Gram product costs about three power iterations on ``Wc``, after which every
-    iteration is a small ``(m, m) @ (m, R + n_oversamples)`` product; that buys the many
-    iterations a flat spectrum such as a random matrix's needs (seconds for an
-    11008 x 4096 layer, see ``benchmarks/bench_internals.py``). When ``R + n_oversamples``
-    reaches ``min(n, hidden)`` a full SVD is used, exact.
+    smaller of ``Wc^T Wc`` and ``Wc Wc^T``), orthonormalised by Cholesky QR, then
+    Rayleigh-Ritz on the projection of ``Wc`` itself. One Gram product costs about three
+    power iterations on ``Wc``, after which every iteration is a small
+    ``(m, m) @ (m, R + n_oversamples)`` product, and each counts as two powers of
+    ``Wc``; that buys the iterations a flat spectrum such as a random matrix's needs
+    (seconds for an 11008 x 4096 layer, see ``benchmarks/bench_internals.py``). When
+    ``R + n_oversamples`` reaches ``min(n, hidden)`` a full SVD is used, exact.
 
     Parameters
     ----------
@@ -237,18 +238,38 @@ def principal_components(
     C = A.T @ A if gram_of_columns else A @ A.T
     generator = torch.Generator(device=C.device).manual_seed(seed)
     start = torch.randn(C.shape[0], block, generator=generator, device=C.device)
-    Q, _ = torch.linalg.qr(C @ start)
+    Q = _orthonormalise(C @ start)
     for _ in range(n_iter):
-        Q, _ = torch.linalg.qr(C @ Q)
-    # Rayleigh-Ritz on A itself, not on C: the squared Gram matrix would lose the small
-    # singular values of the block to float32 rounding.
+        Q = _orthonormalise(C @ Q)
+    Q = _orthonormalise(Q)  # a second pass (CholeskyQR2) makes Q orthonormal to rounding
+    # Rayleigh-Ritz on A's projection B, in float64: the block's Gram matrix is small.
+    B = A @ Q if gram_of_columns else Q.T @ A
+    B64 = B.double()
+    eigenvalues, W = torch.linalg.eigh(B64.T @ B64 if gram_of_columns else B64 @ B64.T)
+    top = torch.arange(block - 1, block - 1 - R, -1, device=W.device)
+    singular = eigenvalues[top].clamp_min(0.0).sqrt()
+    W = W[:, top].to(A.dtype)
     if gram_of_columns:
-        _, singular, wh = torch.linalg.svd(A @ Q, full_matrices=False)
-        components = wh[:R] @ Q.T
+        components = (Q @ W).T
     else:
-        _, singular, components = torch.linalg.svd(Q.T @ A, full_matrices=False)
-        components = components[:R]
-    return _finish(components, singular[:R], total)
+        # Right singular vectors are B^T w / s; normalising the rows instead of dividing
+        # by s also copes with zero singular values.
+        components = torch.nn.functional.normalize(W.T @ B, dim=1)
+    return _finish(components, singular, total)
+
+
+def _orthonormalise(Y: torch.Tensor) -> torch.Tensor:
+    """An orthonormal basis of the columns of tall ``Y`` by Cholesky QR.
+
+    ``Y^T Y = R^T R`` in float64, then ``Y R^-1``: two matrix products instead of a
+    Householder QR, which is several times slower on a few CPU cores. Falls back to
+    Householder QR if ``Y^T Y`` is not numerically positive definite.
+    """
+    Y64 = Y.double()
+    R, info = torch.linalg.cholesky_ex(Y64.T @ Y64, upper=True)
+    if int(info) != 0:
+        return torch.linalg.qr(Y)[0]
+    return torch.linalg.solve_triangular(R.to(Y.dtype), Y, upper=True, left=False)
 
 
 def _finish(

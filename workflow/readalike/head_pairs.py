@@ -243,7 +243,7 @@ def head_word_pairs(
     min_dims: int = 2,
     ordered: bool = False,
     sign: Literal["dimension", "head"] = "dimension",
-    max_block_mb: float = 512.0,
+    max_block_mb: float = 64.0,
 ) -> pd.DataFrame:
     """Word pairs each head relates, with the number of its dimensions that hold them.
 
@@ -276,7 +276,8 @@ def head_word_pairs(
     sign
         Activation filter, see above.
     max_block_mb
-        Memory for the gathered similarity vectors of a block of dimensions.
+        Memory for the gathered similarity vectors of a block of dimensions (all heads'
+        dimensions are processed in blocks; the result does not depend on the size).
 
     Returns
     -------
@@ -285,6 +286,8 @@ def head_word_pairs(
         and the key word, otherwise the smaller index first), ``n_dims``; sorted by
         head, then ``n_dims`` descending, then words.
     """
+    if sign not in ("dimension", "head"):
+        raise ValueError(f"sign must be 'dimension' or 'head', not {sign!r}")
     n_words, n_heads, head_dim = hq.shape
     device = hq.device
     k = min(k, n_words)
@@ -300,22 +303,22 @@ def head_word_pairs(
     val_q = torch.gather(flat_q, 0, top_q.T).T
     val_k = torch.gather(flat_k, 0, top_k.T).T
 
-    # Blocks of whole heads, sized so the gathered (block, k, D) vectors fit the budget.
-    per_head = 2 * head_dim * k * max(U.shape[1], head_dim if sign == "head" else 0) * 4
-    heads_per_block = max(1, int(max_block_mb * 2**20 // per_head))
+    # Blocks of dimensions whose gathered (block, k, D) similarity vectors fit the budget:
+    # small blocks stay in cache and reuse the allocator's memory, and every dimension
+    # is independent of the others, so blocks need not follow heads.
+    per_column = 2 * k * max(U.shape[1], head_dim if sign == "head" else 0) * 4
+    block = max(1, int(max_block_mb * 2**20 // per_column))
     found_col, found_q, found_k = [], [], []
-    for first in range(0, n_heads, heads_per_block):
-        cols = slice(first * head_dim, min(n_heads, first + heads_per_block) * head_dim)
+    for first in range(0, columns, block):
+        cols = slice(first, min(columns, first + block))
         iq, ik = top_q[cols], top_k[cols]
         if sign == "dimension":
             active = val_q[cols][:, :, None] * val_k[cols][:, None, :] > 0
-        elif sign == "head":
+        else:
             heads = column_index[cols] // head_dim
             vq = hq[iq, heads[:, None]]  # (block, k, head_dim)
             vk = hk[ik, heads[:, None]]
             active = torch.bmm(vq, vk.transpose(1, 2)) > 0
-        else:
-            raise ValueError(f"sign must be 'dimension' or 'head', not {sign!r}")
         similarity = torch.bmm(U[iq], U[ik].transpose(1, 2))  # (block, k, k)
         mask = (
             active

@@ -127,10 +127,13 @@ def trivial_reliance_table(attention_path: Path, model: str, block_size: int = 8
 def head_mean_pairs(path: Path) -> tuple[np.ndarray, PairIndex, formats.AttentionSet]:
     """Head-averaged attention of every layer over the pairs: ``(L, P)`` float64."""
     attention, pairs, index = load_attention_pairs(path)
-    means = np.concatenate(
-        [pairs[b].astype(np.float64).mean(axis=1) for b in layer_blocks(attention.n_layers, 8)]
-    )
-    return means, index, attention
+    return head_means(pairs), index, attention
+
+
+def head_means(pairs: np.ndarray, block_size: int = 8) -> np.ndarray:
+    """Mean over heads of ``(L, H, P)`` pairs, ``(L, P)`` float64, a block of layers at a time."""
+    blocks = layer_blocks(pairs.shape[0], block_size)
+    return np.concatenate([pairs[b].astype(np.float64).mean(axis=1) for b in blocks])
 
 
 def _same_sentences(index_a: PairIndex, index_b: PairIndex, name_a: str, name_b: str) -> None:
@@ -256,10 +259,7 @@ def controls_table(
     rng = np.random.default_rng(seed)
     for model, path in plain_paths.items():
         attention, pairs, index = load_attention_pairs(path)
-        means = np.concatenate(
-            [pairs[b].astype(np.float64).mean(axis=1) for b in layer_blocks(attention.n_layers, 8)]
-        )
-        _, part_values = divergence.part_means(means)
+        _, part_values = divergence.part_means(head_means(pairs))
         js_self = float(np.nanmax(divergence.mean_js(part_values, part_values, index)[0]))
         rows.append(("js_self", model, "", "", js_self, 1e-12, js_self <= 1e-12, "max over parts"))
 
