@@ -8,7 +8,7 @@ send_to_log(snakemake.log[0])
 model, study_b = snakemake.params.model, snakemake.params.study_b
 words, frequencies = study_b_vocabulary(model["location"], snakemake.input.vocabulary, study_b)
 instruction_verbs, general_verbs = verb_lists(study_b)
-counts, n_layers = head_pairs_run(
+counts, _ = head_pairs_run(
     model["location"],
     words,
     frequencies,
@@ -18,5 +18,4 @@ counts, n_layers = head_pairs_run(
     glove_path=study_b.get("glove"),
     verbs=instruction_verbs + general_verbs,
 )
-counts["n_layers"] = n_layers
 write_tsv(counts, snakemake.output[0], synthetic=snakemake.params.synthetic)

@@ -32,7 +32,7 @@ shift, subspace, verbs = [], [], []
 for base, tuned in snakemake.params.pairs:
     shift.append(concept_shift_table(concepts[base], concepts[tuned], base, tuned))
     subspace.append(subspace_similarity_table(components[base], components[tuned], base, tuned))
-    n_layers = int(counts[base]["n_layers"].iloc[0])
+    n_layers = components[base].shape[0]  # (layers, components, hidden)
     verbs.append(
         verb_relations_table(
             counts[base], counts[tuned], n_layers, base, tuned, instruction_verbs, general_verbs

@@ -199,6 +199,14 @@ def test_head_word_pairs_filters(thresholds, min_dims, sign, expected):
     assert pairs_of(table) == expected
 
 
+def test_head_word_pairs_none_survive_and_bad_sign():
+    table = head_word_pairs(HQ, HK, SIM, torch.full((6,), 2.0), k=2, min_dims=1)
+    assert table.empty
+    assert list(table.columns) == ["head", "word_a", "word_b", "n_dims"]
+    with pytest.raises(ValueError, match="sign"):
+        head_word_pairs(HQ, HK, SIM, torch.zeros(6), sign="both")
+
+
 def test_head_word_pairs_orientation_and_distinct_dimensions():
     sim = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     thresholds = torch.full((3,), 0.5)

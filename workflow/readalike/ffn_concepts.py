@@ -1,6 +1,6 @@
 """Concepts of the feed-forward layers: principal components of their value vectors.
 
-After arXiv 2310.00492, section 5 ("feed-forward networks"): the rows of ``down_proj.weight.T``
+After the feed-forward analysis of arXiv 2310.00492: the rows of ``down_proj.weight.T``
 are the value vectors a layer writes into the residual stream, one per neuron. Their top
 principal components are read as "concepts" by the vocabulary words whose output
 embeddings they point to most, and each concept is labelled with a task (writing, math,

@@ -1,6 +1,6 @@
 """Word pairs that self-attention heads relate, read from the weights alone.
 
-After arXiv 2310.00492, section 4 ("self-attention heads"): for one head, the bilinear
+After the self-attention analysis of arXiv 2310.00492: for one head, the bilinear
 form ``x_q^T W_q^T W_k x_k`` splits over the head's dimensions ``r``; a dimension links
 the words whose embeddings project strongly on row ``r`` of ``W_q`` with those that
 project strongly on row ``r`` of ``W_k``. Pairs of such words that are also related in
@@ -11,18 +11,19 @@ verbs.
 
 Choices, with the authors' code as reference:
 
-* The input RMSNorm gain is folded into ``W_q`` and ``W_k`` (the norm's scaling by the
-  root mean square is the same for a word's q and k, and does not change signs or
-  ranks); grouped-query key heads are repeated so that head ``h`` reads key/value head
-  ``h // (n_heads / n_kv_heads)``, as the model does.
+* The input RMSNorm gain is folded into ``W_q`` and ``W_k``; the norm's per-word factor
+  ``1 / rms(x)`` is left out, as the authors did. It is positive, so it changes no sign,
+  but words with larger embeddings rank higher in a dimension than they would after
+  the norm. Grouped-query key heads are repeated so that head ``h`` reads key/value
+  head ``h // (n_heads / n_kv_heads)``, as the model does.
 * The activation filter keeps a pair (q, k) of dimension ``r`` when
   ``Hq[q, r] * Hk[k, r] > 0``: the per-dimension product, as the authors' code does;
   ``sign="head"`` uses the full head dot product ``Hq[q] . Hk[k] > 0`` instead.
 * Similarity is the cosine of static word vectors: GloVe when a GloVe-format file is
   given (:func:`read_glove`; the authors used GloVe 840B), otherwise the model's own
   input-embedding word vectors. The fallback is a deviation forced by having no
-  download here: it measures relatedness in the model's own space, which is more
-  lenient to pairs the model already links.
+  download here: it measures relatedness in the space of the model being analysed,
+  so the similarity filter is no longer independent of the weights it filters.
 * A pair must exceed each word's own threshold, ``mean + 1.96 std`` of the word's
   similarity to the ``n_frequent`` most frequent words (default 1000; the authors used
   3000), and be positive.

@@ -334,10 +334,15 @@ def study_b_model_params(wildcards):
 
 
 def study_b_vocabulary_inputs(wildcards):
-    """A vocabulary file, or the zoo's training text (the default vocabulary)."""
+    """A vocabulary file, or the shipped demo text (the default vocabulary)."""
     if "vocabulary" in STUDY_B:
         return [STUDY_B["vocabulary"]]
-    return config["zoo"]["training_text"]
+    # the words of all shipped text, instructions and prompts included (they hold the verbs)
+    return [
+        *config["zoo"]["training_text"],
+        config["zoo"]["instruction_pairs"],
+        STUDY_B["prompts"],
+    ]
 
 
 def study_b_pair_files(kind, ext):
