@@ -41,12 +41,47 @@ COLUMNS = {
         "exceeds_reference_every_layer",
     ],
 }
+STUDY_B_COLUMNS = {
+    "attribution_scores": [
+        "model",
+        "prompt_id",
+        "source",
+        "score",
+        "n_instruction_tokens",
+        "n_response_tokens",
+    ],
+    "instruction_focus": [
+        "source",
+        "model_base",
+        "model_tuned",
+        "mean_base",
+        "mean_tuned",
+        "t",
+        "p_one_sided",
+    ],
+    "subspace_similarity": ["model_base", "model_tuned", "layer", "mean_cosine_principal_angles"],
+    "verb_relations": [
+        "model_base",
+        "model_tuned",
+        "depth_quarter",
+        "verb_list",
+        "fraction_gained",
+        "n_verbs",
+        "t",
+        "p",
+    ],
+}
+COLUMNS.update(STUDY_B_COLUMNS)
 FIGURES = [
     "resemblance_by_layer",
     "trivial_reliance_by_layer",
     "instruction_sensitivity_by_layer",
     "divergence_by_part",
     "replication_by_group",
+    "instruction_scores_by_source",
+    "attribution_heatmap",
+    "concept_shares_by_layer_group",
+    "verb_relations_by_quarter",
 ]
 
 
@@ -122,6 +157,27 @@ def test_default_workflow_tables(demo_run):
     assert set(summary["fit"]) == {"in_sample", "heldout"}
 
 
+def test_default_workflow_study_b_tables(demo_run):
+    run = demo_run / "results" / "demo"
+    scores = _table(run, "attribution_scores")
+    assert set(scores["model"]) == {"tiny-s", "tiny-s-instruct"}
+    assert set(scores["source"]) == {"Self-Instruct", "LIMA", "MT-Bench"}
+    assert len(scores) == 2 * 24
+    assert (scores["score"] >= 0).all() and (scores["n_response_tokens"] > 0).all()
+    focus = _table(run, "instruction_focus")
+    assert set(focus["source"]) == {"Self-Instruct", "LIMA", "MT-Bench", "All"}
+    assert focus["p_one_sided"].between(0, 1).all()
+    subspace = _table(run, "subspace_similarity")
+    assert sorted(subspace["layer"]) == [0, 1, 2, 3]
+    assert subspace["mean_cosine_principal_angles"].between(0, 1 + 1e-9).all()
+    verbs = _table(run, "verb_relations")
+    assert set(verbs["depth_quarter"]) == {0, 1, 2, 3}
+    assert set(verbs["verb_list"]) == {"instruction", "general"}
+    concepts = pd.read_csv(run / "ffn_concepts.tsv", sep="\t")
+    assert (concepts["provenance"] == "SYNTHETIC").all()
+    assert concepts["explained_variance"].between(0, 1).all()
+
+
 def test_default_workflow_figures_and_intermediates(demo_run):
     run = demo_run / "results" / "demo"
     for name in FIGURES:
@@ -158,9 +214,12 @@ def test_bad_config_fails_before_any_job(tmp_path):
 @pytest.mark.skipif(not RELEASE.is_dir(), reason="no released data in ../shared")
 def test_release_workflow(tmp_path):
     workdir = _copy_workflow(tmp_path)
-    done = _snakemake(
-        workdir, "--configfile", "config/release.yaml", "--config", f"release_dir={RELEASE}"
+    # the copy lives elsewhere: point the config's relative release paths at ../shared
+    (workdir / "paths.yaml").write_text(
+        f"release_dir: {RELEASE}\n"
+        f"study_b: {{release_tar: {RELEASE.parent / 'interpret_instruction_tuning.tar.xz'}}}\n"
     )
+    done = _snakemake(workdir, "--configfile", "config/release.yaml", "paths.yaml")
     assert done.returncode == 0, done.stderr[-4000:]
     run = workdir / "results" / "release"
     resemblance = _table(run, "human_resemblance")
@@ -177,5 +236,11 @@ def test_release_workflow(tmp_path):
     checks = pd.read_csv(run / "release_checks.tsv", sep="\t")
     mismatch = checks.query("check == 'length_mismatch' and passed == False")
     assert mismatch["detail"].str.contains("article 2 sentence 15").all()
-    for name in ("resemblance_by_layer", "replication_by_group"):
+    for name in ("resemblance_by_layer", "replication_by_group", "instruction_scores_by_source"):
         assert (run / "figures" / f"{name}.png").stat().st_size > 5_000
+    # Study B on the released attribution matrices: tuned Vicuna-7B attends to the
+    # instruction more than LLaMA-7B, on every source
+    focus = _table(run, "instruction_focus")
+    assert set(focus["source"]) == {"Self-Instruct", "LIMA", "MT-Bench", "All"}
+    assert (focus["mean_tuned"] > focus["mean_base"]).all()
+    assert len(_table(run, "attribution_scores")) == 1263

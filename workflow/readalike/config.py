@@ -167,8 +167,6 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
         ):
             if key in study_b:
                 must_exist(f"config.study_b.{key}", study_b[key])
-        if study_b.get("pairs") and "vocabulary" not in study_b and "zoo" not in cfg:
-            raise ConfigError("config.study_b.vocabulary: required without a demo zoo")
     sources = {model_source(m) for m in cfg["models"]}
     needs_stimuli = bool(sources - {"release"}) or cfg["reading"]["source"] != "release"
     if needs_stimuli:

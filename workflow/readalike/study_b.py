@@ -871,7 +871,8 @@ def study_b_vocabulary(
     Parameters
     ----------
     model_location : checkpoint whose tokenizer writes the words (demo vocabulary only).
-    inputs : the rule's vocabulary inputs: ``[study_b["vocabulary"]]`` or the zoo's text files.
+    inputs : the rule's vocabulary inputs: ``[study_b["vocabulary"]]``, or the run's text
+        files (stimuli, prompts, the demo zoo's training text).
     study_b : the config's ``study_b`` section.
     """
     if "vocabulary" in study_b:

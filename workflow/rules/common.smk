@@ -334,15 +334,15 @@ def study_b_model_params(wildcards):
 
 
 def study_b_vocabulary_inputs(wildcards):
-    """A vocabulary file, or the shipped demo text (the default vocabulary)."""
+    """A vocabulary file, or the words of the run's own text (the default)."""
     if "vocabulary" in STUDY_B:
         return [STUDY_B["vocabulary"]]
-    # the words of all shipped text, instructions and prompts included (they hold the verbs)
-    return [
-        *config["zoo"]["training_text"],
-        config["zoo"]["instruction_pairs"],
-        STUDY_B["prompts"],
-    ]
+    # the words of the run's own text: stimuli, prompts (they hold the instruction verbs)
+    # and, for the demo zoo, its training text and instructions
+    texts = [config["stimuli"], STUDY_B["prompts"]]
+    if "zoo" in config:
+        texts += [*config["zoo"]["training_text"], config["zoo"]["instruction_pairs"]]
+    return list(dict.fromkeys(texts))
 
 
 def study_b_pair_files(kind, ext):
