@@ -62,3 +62,16 @@ def test_shuffle_stays_within_sentences():
     for s in np.unique(index.sentence):
         mask = index.sentence == s
         assert sorted(shuffled[mask]) == sorted(values[mask])
+
+
+def test_several_targets_at_once_equal_one_at_a_time():
+    rng = np.random.default_rng(2)
+    index = pair_index([[4, 5], [6], [3, 7]])
+    attention = rng.random((2, 3, index.n_pairs))
+    targets = rng.random((3, index.n_pairs))
+    r2, r2_out = layer_resemblance(attention, targets, index)
+    assert r2.shape == r2_out.shape == (2, 3)
+    for t in range(3):
+        one, one_out = layer_resemblance(attention, targets[t], index)
+        np.testing.assert_allclose(r2[:, t], one, atol=1e-12)
+        np.testing.assert_allclose(r2_out[:, t], one_out, atol=1e-12)

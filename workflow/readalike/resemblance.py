@@ -20,12 +20,13 @@ from threadpoolctl import threadpool_limits
 from .pairs import PairIndex
 
 
-def _pinv_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Minimum-norm solution of ``gram @ beta = rhs`` for a stack of symmetric PSD systems.
+def _pinv(gram: np.ndarray) -> np.ndarray:
+    """Pseudo-inverse of a stack of symmetric positive semi-definite matrices.
 
     Heads can be collinear (two heads with identical attention, a head that is constant over
-    all pairs), so an eigen-decomposition with a relative cut-off stands in for ``solve``:
-    the fitted values, and so R^2, are the same for every least-squares solution.
+    all pairs), so an eigen-decomposition with a relative cut-off stands in for an inverse:
+    the fitted values, and so R^2, are the same for every least-squares solution. One
+    decomposition serves every target regressed on the same design.
     """
     # Tiny systems gain nothing from BLAS threads, and on a loaded machine OpenBLAS's
     # spinning threads made this batched eigh 50x slower: decompose single-threaded.
@@ -33,67 +34,77 @@ def _pinv_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         w, v = np.linalg.eigh(gram)
     cutoff = np.abs(w).max(axis=-1, keepdims=True) * 1e-12
     inv_w = np.where(w > cutoff, 1.0 / np.where(w > cutoff, w, 1.0), 0.0)
-    return np.einsum("...ij,...j,...kj,...k->...i", v, inv_w, v, rhs)
+    return np.matmul(v * inv_w[..., None, :], np.swapaxes(v, -1, -2))
+
+
+def _sse(beta: np.ndarray, gram: np.ndarray, cross: np.ndarray, yy: np.ndarray) -> np.ndarray:
+    """``y'y - 2 b'X'y + b'X'Xb`` for coefficients ``beta`` (..., T, K) of T targets.
+
+    At the exact optimum this is ``y'y - b'X'y``; the full form stays exact when the
+    eigen cut-off drops a direction.
+    """
+    fitted_norm = np.einsum("...tk,...kl,...tl->...t", beta, gram, beta)
+    return yy - 2 * np.einsum("...tk,...tk->...t", beta, cross) + fitted_norm
 
 
 def regression_r2(
-    regressors: np.ndarray, target: np.ndarray, article_start: np.ndarray
+    regressors: np.ndarray, targets: np.ndarray, article_start: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """In-sample and leave-one-article-out R^2 of OLS with an intercept, for a stack of designs.
+    """In-sample and leave-one-article-out R^2 of OLS with an intercept, for stacks of designs.
 
     Parameters
     ----------
     regressors : (B, P, K) float, B independent designs (layers) of K regressors (heads)
         over P observations (word pairs), articles contiguous along P.
-    target : (P,) float, the human matrix entries.
+    targets : (P,) or (T, P) float, the human matrix entries (T targets: groups x measures,
+        each regressed on every design; the Gram matrices are shared).
     article_start : (A + 1,) int, pair offsets of the articles.
 
     Returns
     -------
-    r2 : (B,) in-sample ``1 - SSE / SST`` of the fit on all pairs.
-    r2_heldout : (B,) ``1 - sum_a sum_{p in a} (y_p - x_p b_{-a})^2 / sum_p (y_p - ybar)^2``,
-        where ``b_{-a}`` is fitted on every article but ``a`` and predicts the pairs of ``a``;
-        the squared errors of all folds are pooled, and ``ybar`` is the mean of all pairs.
-        It can be negative when predictions are worse than the grand mean. NaN with a single
+    r2 : (B,) or (B, T) in-sample ``1 - SSE / SST`` of the fit on all pairs.
+    r2_heldout : (B,) or (B, T)
+        ``1 - sum_a sum_{p in a} (y_p - x_p b_{-a})^2 / sum_p (y_p - ybar)^2``, where
+        ``b_{-a}`` is fitted on every article but ``a`` and predicts the pairs of ``a``; the
+        squared errors of all folds are pooled, and ``ybar`` is the mean of all pairs. It can
+        be negative when predictions are worse than the grand mean. NaN with a single
         article.
     """
     x = np.asarray(regressors, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
-    n_blocks, _, _ = x.shape
-    ones = np.ones((n_blocks, y.size, 1))
-    x = np.concatenate([ones, x], axis=2)  # intercept first
+    y = np.asarray(targets, dtype=np.float64)
+    single = y.ndim == 1
+    y = np.atleast_2d(y)
+    n_blocks, n_pairs, _ = x.shape
+    x = np.concatenate([np.ones((n_blocks, n_pairs, 1)), x], axis=2)  # intercept first
+    k = x.shape[2]
     n_articles = article_start.size - 1
-    grams = np.empty((n_blocks, n_articles, x.shape[2], x.shape[2]))
-    cross = np.empty((n_blocks, n_articles, x.shape[2]))
-    yy = np.empty(n_articles)
+    grams = np.empty((n_blocks, n_articles, k, k))
+    cross = np.empty((n_blocks, n_articles, y.shape[0], k))
+    yy = np.empty((n_articles, y.shape[0]))
     for a in range(n_articles):  # a handful of articles; each is a contiguous view
         xa = x[:, article_start[a] : article_start[a + 1]]
-        ya = y[article_start[a] : article_start[a + 1]]
+        ya = y[:, article_start[a] : article_start[a + 1]]
         grams[:, a] = np.matmul(xa.transpose(0, 2, 1), xa)
-        cross[:, a] = np.matmul(xa.transpose(0, 2, 1), ya)
-        yy[a] = ya @ ya
-    sst = float(((y - y.mean()) ** 2).sum())
+        cross[:, a] = np.matmul(ya, xa)
+        yy[a] = (ya**2).sum(axis=1)
+    sst = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv_sst = np.where(sst > 0, 1.0 / np.where(sst > 0, sst, 1.0), np.nan)
 
     gram_all, cross_all = grams.sum(axis=1), cross.sum(axis=1)
-    beta = _pinv_solve(gram_all, cross_all)
-    # SSE = y'y - 2 b'X'y + b'X'Xb, which at the optimum is y'y - b'X'y; keep the full form,
-    # which stays exact when the eigen cut-off drops a direction.
-    sse = (
-        yy.sum()
-        - 2 * np.einsum("bk,bk->b", beta, cross_all)
-        + np.einsum("bk,bkl,bl->b", beta, gram_all, beta)
-    )
-    r2 = 1.0 - sse / sst if sst > 0 else np.full(n_blocks, np.nan)
+    beta = np.einsum("bkl,btl->btk", _pinv(gram_all), cross_all)
+    r2 = 1.0 - _sse(beta, gram_all, cross_all, yy.sum(axis=0)) * inv_sst
 
     if n_articles < 2:
-        return r2, np.full(n_blocks, np.nan)
-    beta_out = _pinv_solve(gram_all[:, None] - grams, cross_all[:, None] - cross)
-    sse_out = (
-        yy[None, :]
-        - 2 * np.einsum("bak,bak->ba", beta_out, cross)
-        + np.einsum("bak,bakl,bal->ba", beta_out, grams, beta_out)
-    ).sum(axis=1)
-    r2_heldout = 1.0 - sse_out / sst if sst > 0 else np.full(n_blocks, np.nan)
+        r2_heldout = np.full_like(r2, np.nan)
+    else:
+        beta_out = np.einsum(
+            "bakl,batl->batk", _pinv(gram_all[:, None] - grams), cross_all[:, None] - cross
+        )
+        sse_out = _sse(beta_out, grams, cross, yy[None]).sum(axis=1)
+        r2_heldout = 1.0 - sse_out * inv_sst
+    if single:
+        return r2[:, 0], r2_heldout[:, 0]
     return r2, r2_heldout
 
 
@@ -105,11 +116,11 @@ def layer_resemblance(
     Parameters
     ----------
     attention_pairs : (B, H, P) attention of B layers, H heads over the P pairs of ``index``.
-    human_pairs : (P,) human matrix entries over the same pairs.
+    human_pairs : (P,) or (T, P) human matrix entries over the same pairs (T targets).
 
     Returns
     -------
-    r2, r2_heldout : (B,) each; see :func:`regression_r2`.
+    r2, r2_heldout : (B,) or (B, T) each; see :func:`regression_r2`.
     """
     design = np.asarray(attention_pairs, dtype=np.float64).transpose(0, 2, 1)
     return regression_r2(design, human_pairs, index.article_start)

@@ -80,9 +80,12 @@ def resemblance_table(
         if residual:
             variants["_residual"] = trivial.trivial_fit(block_pairs, patterns)[1]
         layers = np.arange(block.start, block.stop)
+        keys = list(humans)
+        targets = np.stack([humans[key] for key in keys])
         for suffix, x in variants.items():
-            for (group, measure), y in humans.items():
-                r2, r2_out = resemblance.layer_resemblance(x, y, index)
+            # every group and measure against one design: Gram matrices computed once
+            r2, r2_out = resemblance.layer_resemblance(x, targets, index)
+            for t, (group, measure) in enumerate(keys):
                 rows.append(
                     pd.DataFrame(
                         {
@@ -90,8 +93,8 @@ def resemblance_table(
                             "group": group,
                             "measure": measure + suffix,
                             "layer": layers,
-                            "r2": r2,
-                            "r2_heldout": r2_out,
+                            "r2": r2[:, t],
+                            "r2_heldout": r2_out[:, t],
                         }
                     )
                 )
