@@ -8,7 +8,7 @@ rule figure:
     output:
         png=report(
             f"{OUT}/figures/{{figure}}.png",
-            caption="../report/{figure}.rst",
+            caption="../report/figure.rst",
             category="Figures",
             labels={"figure": "{figure}"},
         ),

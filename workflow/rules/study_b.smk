@@ -237,7 +237,7 @@ rule figure_b:
     output:
         png=report(
             f"{OUT}/figures/{{figure}}.png",
-            caption="../report/{figure}.rst",
+            caption="../report/figure.rst",
             category="Study B",
             labels={"figure": "{figure}"},
         ),
