@@ -201,6 +201,14 @@ def test_rerun_does_nothing_and_one_figure_rebuilds_alone(demo_run):
     assert "rule extract_attention" not in rebuilt.stdout + rebuilt.stderr
 
 
+def test_report_holds_every_figure(demo_run):
+    done = _snakemake(demo_run, "--report", "report.html")
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = (demo_run / "report.html").read_text(errors="replace")
+    for name in FIGURES:
+        assert f"{name}.png" in html, name
+
+
 def test_bad_config_fails_before_any_job(tmp_path):
     workdir = _copy_workflow(tmp_path)
     config = workdir / "config" / "config.yaml"
