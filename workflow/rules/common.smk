@@ -64,11 +64,12 @@ def human_files():
 
 
 def model_checkpoint(wildcards):
-    """The checkpoint folder an extraction job loads: built by the zoo rules, or none."""
-    model = MODELS[wildcards.model]
-    if model_source(model) == "zoo":
-        return f"{OUT}/zoo/{wildcards.model}"
-    return []
+    """The checkpoint folder a job loads: built by the zoo rules, or none (hub id, path)."""
+    return zoo_checkpoint(wildcards.model)
+
+
+def zoo_checkpoint(name):
+    return [f"{OUT}/zoo/{name}"] if model_source(MODELS[name]) == "zoo" else []
 
 
 def model_location(name):
@@ -361,11 +362,7 @@ def attribution_pair_files(wildcards):
 
 
 def study_b_checkpoints(wildcards):
-    return [c for m in STUDY_B_MODELS for c in model_checkpoint_of(m)]
-
-
-def model_checkpoint_of(name):
-    return [f"{OUT}/zoo/{name}"] if model_source(MODELS[name]) == "zoo" else []
+    return [c for m in STUDY_B_MODELS for c in zoo_checkpoint(m)]
 
 
 def attribution_score_tables(wildcards):
