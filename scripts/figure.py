@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from readalike import figures
+from readalike import figures, figures_b
 from readalike.joblog import send_to_log
 
 send_to_log(snakemake.log[0])
@@ -12,6 +12,9 @@ draw = {
     "instruction_sensitivity_by_layer": figures.instruction_sensitivity_figure,
     "divergence_by_part": figures.divergence_figure,
     "replication_by_group": figures.replication_figure,
+    "instruction_scores_by_source": figures_b.instruction_scores_figure,
+    "concept_shares_by_layer_group": figures_b.concept_shares_figure,
+    "verb_relations_by_quarter": figures_b.verb_relations_figure,
 }[snakemake.wildcards.figure]
 table = pd.read_csv(snakemake.input.table, sep="\t")
 # the stamp follows the data: a table built on simulated readers says so in its rows

@@ -19,6 +19,26 @@ DEMO = REPO / "resources" / "demo"
 TINY_MODEL = {"hidden_size": 32, "n_layers": 3, "n_heads": 2, "intermediate_size": 64}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _torch_threads(request):
+    """Run a test module's torch work on ``TORCH_THREADS`` threads, if the module sets it.
+
+    Modules of tiny models set 1: on busy shared cores torch's spinning worker threads made
+    their forward and backward passes up to 10x slower. Restored after the module; being
+    module-scoped and autouse, it also covers the module's model-building fixtures.
+    """
+    threads = getattr(request.module, "TORCH_THREADS", None)
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def zoo_texts() -> list[str]:
     """Training texts: the demo stimuli sentences and the shipped training prose."""

@@ -55,13 +55,8 @@ WORDS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # one thread is faster for models this small and immune to busy cores
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+#: tiny models run faster on one torch thread (see conftest._torch_threads)
+TORCH_THREADS = 1
 
 
 def tiny_model(vocab_size: int = 40, dtype=torch.float32, seed: int = 0, attn="sdpa"):

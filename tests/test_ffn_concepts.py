@@ -24,14 +24,8 @@ from readalike.ffn_concepts import (
     value_vectors,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Matrices this small run faster on one thread, and do not stall on busy cores.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+#: tiny models run faster on one torch thread (see conftest._torch_threads)
+TORCH_THREADS = 1
 
 
 # ---------------------------------------------------------------- PCA

@@ -27,14 +27,8 @@ def _architecture(checkpoint: Path) -> dict:
     }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Run torch single-threaded: on busy shared cores, torch's spinning worker threads made
-    these tiny forward passes 10x slower; restored after the module."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+#: tiny models run faster on one torch thread (see conftest._torch_threads)
+TORCH_THREADS = 1
 
 
 # ------------------------------------------------------------------------------ tokenizer

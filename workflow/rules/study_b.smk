@@ -249,4 +249,4 @@ rule figure_b:
     conda:
         CPU_ENV
     script:
-        "../../scripts/figure_b.py"
+        "../../scripts/figure.py"
