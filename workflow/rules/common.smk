@@ -173,11 +173,11 @@ def fixations_file(wildcards):
 
 
 def release_human_inputs(wildcards):
-    suffix = config["reading"]["groups"][wildcards.group]["release_suffix"]
+    suffix = release_suffix(wildcards)
     return {
         "verified": f"{OUT}/release/verified.tsv",
         "pickles": [
-            f"{config['release_dir']}/golden_attention/reading_brain/mean_saccade_{m}_{suffix}.pkl"
+            f"{RELEASE_DIR}/{_release.human_relpath(f'mean_saccade_{m}', suffix)}"
             for m in MEASURES
         ],
     }
