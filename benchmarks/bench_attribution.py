@@ -1,15 +1,18 @@
 """Benchmark: batched gradient x input attribution, and the released-matrix analysis.
 
-Part 1 times, in one run, on a tiny random LlamaForCausalLM (default hidden 64, 4 layers,
-4 heads, seed 0) with a ~40-token prompt and a ~40-token response:
+Part 1 times, in one run, on the default tiny model -- the trained demo checkpoint
+``results/demo/zoo/tiny-s`` (``snakemake --cores 2`` builds it; ``--checkpoint`` names
+another) answering the 24 shipped demo prompts greedily (``max_new_tokens`` from
+``config/config.yaml``), or, when no checkpoint has been built yet, a random LLaMA of the
+same shape on random prompts of the same lengths -- for each thread count in ``--threads``:
 
-* ``attribution_matrix`` -- batched vector-Jacobian products, ``--chunk-size`` response
-  tokens per backward (default: all of them);
-* ``attribution_loop`` -- the reference, one backward pass per response token;
+* ``attribution_matrix`` -- batched vector-Jacobian products, ``chunk_size`` response tokens
+  per backward (default: the demo config's);
+* ``attribution_loop`` -- the reference, the authors' one backward pass per response token;
 
-and prints both times (best of ``--repeats`` after one warm-up), their ratio (target: at
-least 5x) and the largest difference between the two matrices relative to the largest entry
-(target: at most 1e-5).
+and prints both total times over all prompts (best of ``--repeats`` after one warm-up),
+their ratio (target: at least 5x) and the largest difference between the two matrices
+relative to the largest entry of the prompt's matrix (target: at most 1e-5).
 
 Part 2, when the shared tarball exists, unpacks the released LLaMA-7B / Vicuna-7B matrices of
 arXiv 2310.00492 (checksums verified) and times the whole released analysis
@@ -17,7 +20,7 @@ arXiv 2310.00492 (checksums verified) and times the whole released analysis
 target under 10 s on 2 cores; unpacking is timed separately.
 
 Usage:
-    python benchmarks/bench_attribution.py [--threads N] [--chunk-size C] [--attn sdpa|eager]
+    python benchmarks/bench_attribution.py [--threads 1 2] [--checkpoint DIR] [--skip-release]
 """
 
 from __future__ import annotations
@@ -31,15 +34,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 from transformers import LlamaConfig, LlamaForCausalLM
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
 from readalike import release_b  # noqa: E402
-from readalike.attribution import attribution_loop, attribution_matrix  # noqa: E402
+from readalike.attribution import (  # noqa: E402
+    attribution_loop,
+    attribution_matrix,
+    generate_response,
+)
+from readalike.extraction import load_causal_lm  # noqa: E402
+from readalike.study_b import prompt_for_model  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "release"
+DEMO_CONFIG = ROOT / "config" / "config.yaml"
 
 
 def timed(fn, repeats: int) -> tuple[float, float, object]:
@@ -53,44 +64,94 @@ def timed(fn, repeats: int) -> tuple[float, float, object]:
     return min(times), statistics.median(times), result
 
 
-def bench_gradients(args: argparse.Namespace) -> None:
+def demo_settings() -> tuple[dict, dict, dict]:
+    """(study_b section, zoo section, zoo shape of the first pair's base model) of the demo."""
+    config = yaml.safe_load(DEMO_CONFIG.read_text())
+    base = config["study_b"]["pairs"][0][0]
+    shape = next(m["zoo"] for m in config["models"] if m["name"] == base)
+    return config["study_b"], config["zoo"], shape
+
+
+def demo_workload(args: argparse.Namespace):
+    """(model, description, [(prompt_ids, response_ids)]) for the gradient benchmark."""
+    study_b, zoo, shape = demo_settings()
+    if args.checkpoint.is_dir():
+        model, tokenizer = load_causal_lm(args.checkpoint)
+        prompts = release_b.read_prompts(ROOT / study_b["prompts"])
+        pairs = []
+        for row in prompts.itertuples(index=False):
+            text = prompt_for_model(row.prompt)
+            generation = generate_response(
+                model, tokenizer, text, study_b["max_new_tokens"], row.prompt_id
+            )
+            pairs.append((generation.prompt_ids, generation.response_ids))
+        return model, f"trained demo checkpoint {args.checkpoint.relative_to(ROOT)}", pairs
+    # no checkpoint built yet: a random model of the same shape, random prompts of demo length
     torch.manual_seed(args.seed)
     config = LlamaConfig(
-        vocab_size=args.vocab,
-        hidden_size=args.hidden,
-        intermediate_size=args.hidden * 4,
-        num_hidden_layers=args.layers,
-        num_attention_heads=4,
-        num_key_value_heads=4,
+        vocab_size=zoo["vocab_size"],
+        hidden_size=shape["hidden_size"],
+        intermediate_size=shape["intermediate_size"],
+        num_hidden_layers=shape["n_layers"],
+        num_attention_heads=shape["n_heads"],
+        num_key_value_heads=shape["n_heads"],
         max_position_embeddings=512,
         bos_token_id=1,
-        attn_implementation=args.attn,
+        attn_implementation="eager",
     )
     model = LlamaForCausalLM(config).eval()
     gen = torch.Generator().manual_seed(args.seed + 1)
-    prompt = torch.randint(3, args.vocab, (args.prompt_len,), generator=gen).tolist()
-    response = torch.randint(3, args.vocab, (args.response_len,), generator=gen).tolist()
-    chunk = args.chunk_size or len(response)
+    pairs = [
+        (
+            torch.randint(3, zoo["vocab_size"], (n_prompt,), generator=gen).tolist(),
+            torch.randint(
+                3, zoo["vocab_size"], (study_b["max_new_tokens"],), generator=gen
+            ).tolist(),
+        )
+        for n_prompt in range(20, 68, 2)
+    ]
+    return model, "random weights in the shape of the demo model (no checkpoint built)", pairs
 
-    loop_best, loop_med, loop = timed(
-        lambda: attribution_loop(model, prompt, response), args.repeats
-    )
-    batch_best, batch_med, batched = timed(
-        lambda: attribution_matrix(model, prompt, response, chunk_size=chunk), args.repeats
-    )
-    rel = float(np.abs(batched - loop).max() / np.abs(loop).max())
+
+def bench_gradients(args: argparse.Namespace) -> None:
+    study_b, _, _ = demo_settings()
+    chunk = args.chunk_size or study_b["chunk_size"]
+    model, description, pairs = demo_workload(args)
+    n_prompt = [len(p) for p, _ in pairs]
+    n_response = [len(r) for _, r in pairs]
+    config = model.config
     print(
-        f"gradients: tiny LLaMA hidden {args.hidden}, {args.layers} layers, {args.attn} "
-        f"attention, prompt {len(prompt)} + response {len(response)} tokens, "
-        f"{torch.get_num_threads()} threads, chunk {chunk}"
+        f"gradients: {description}: hidden {config.hidden_size}, "
+        f"{config.num_hidden_layers} layers, {config.num_attention_heads} heads, "
+        f"{config._attn_implementation} attention; {len(pairs)} prompts of "
+        f"{min(n_prompt)}-{max(n_prompt)} tokens, responses of {min(n_response)}-"
+        f"{max(n_response)} tokens; chunk {chunk}"
     )
-    print(f"  per-token loop (reference): best {loop_best:.4f} s, median {loop_med:.4f} s")
-    print(f"  batched VJP               : best {batch_best:.4f} s, median {batch_med:.4f} s")
-    print(
-        f"  speed-up {loop_best / batch_best:.2f}x best-to-best, {loop_med / batch_med:.2f}x "
-        "median-to-median (target >= 5x)"
-    )
-    print(f"  max |batched - loop| / max |loop| = {rel:.2e} (target <= 1e-5)")
+
+    def loop_all():
+        return [attribution_loop(model, p, r) for p, r in pairs]
+
+    def batched_all():
+        return [attribution_matrix(model, p, r, chunk_size=chunk) for p, r in pairs]
+
+    before = torch.get_num_threads()
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        loop_best, loop_med, loop = timed(loop_all, args.repeats)
+        batch_best, batch_med, batched = timed(batched_all, args.repeats)
+        rel = max(
+            float(np.abs(b - ref).max() / max(np.abs(ref).max(), np.finfo(np.float32).tiny))
+            for b, ref in zip(batched, loop, strict=True)
+        )
+        print(f"  {threads} thread(s):")
+        print(f"    per-token loop (reference): best {loop_best:.3f} s, median {loop_med:.3f} s")
+        print(f"    batched VJP               : best {batch_best:.3f} s, median {batch_med:.3f} s")
+        print(
+            f"    speed-up {loop_best / batch_best:.2f}x best-to-best, "
+            f"{loop_med / batch_med:.2f}x median-to-median (target >= 5x)"
+        )
+        print(f"    max |batched - loop| / max |loop| per prompt = {rel:.2e} (target <= 1e-5)")
+    torch.set_num_threads(before)
 
 
 def bench_release(tarball: Path, checksums: Path) -> None:
@@ -118,15 +179,12 @@ def bench_release(tarball: Path, checksums: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--vocab", type=int, default=256)
-    parser.add_argument("--prompt-len", type=int, default=40)
-    parser.add_argument("--response-len", type=int, default=40)
-    parser.add_argument("--chunk-size", type=int, default=0, help="0: all response tokens")
-    parser.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"])
-    parser.add_argument("--threads", type=int, default=0, help="0: torch's default")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--checkpoint", type=Path, default=ROOT / "results" / "demo" / "zoo" / "tiny-s"
+    )
+    parser.add_argument("--chunk-size", type=int, default=0, help="0: the demo config's")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--tarball", type=Path, default=SHARED / "interpret_instruction_tuning.tar.xz"
@@ -136,8 +194,6 @@ def main() -> None:
     )
     parser.add_argument("--skip-release", action="store_true")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     bench_gradients(args)
     if not args.skip_release:
         bench_release(args.tarball, args.checksums)

@@ -15,7 +15,15 @@ import pytest
 import torch
 from scipy import stats
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import (
+    GPT2Config,
+    GPT2LMHeadModel,
+    LlamaConfig,
+    LlamaForCausalLM,
+    MistralConfig,
+    MistralForCausalLM,
+    PreTrainedTokenizerFast,
+)
 from transformers.models.llama import modeling_llama
 
 from readalike.attribution import (
@@ -286,6 +294,40 @@ def test_attribution_keeps_parameters_trainable_and_uses_bos():
     # the forward pass sees BOS (it changes the numbers) but BOS is not an attributed row
     assert with_bos.shape == other_bos.shape == (3, 2)
     assert not np.allclose(with_bos, other_bos)
+
+
+@pytest.mark.parametrize("architecture", ["mistral-sliding-window", "gpt2"])
+def test_batched_equals_loop_beyond_llama(architecture):
+    """Mistral (grouped-query attention with a sliding-window mask) and GPT-2 (another
+    attention, activation and LM head): the two-step gradient assumes no LLaMA layer names."""
+    torch.manual_seed(6)
+    if architecture == "gpt2":
+        config = GPT2Config(vocab_size=40, n_embd=32, n_layer=2, n_head=4, bos_token_id=BOS)
+        config.initializer_range, config.eos_token_id = 0.3, EOS
+        model = GPT2LMHeadModel(config).eval()
+    else:
+        config = MistralConfig(
+            vocab_size=40,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            sliding_window=4,
+            bos_token_id=BOS,
+            eos_token_id=EOS,
+            initializer_range=0.3,
+            attn_implementation="sdpa",
+        )
+        model = MistralForCausalLM(config).to(torch.float64).eval()
+    prompt, response = [5, 9, 7, 21, 8, 30, 11, 3], [12, 4, 33, 17, 6, 2, 25]
+    batched = attribution_matrix(model, prompt, response, chunk_size=3)
+    loop = attribution_loop(model, prompt, response)
+    np.testing.assert_allclose(batched, loop, rtol=0, atol=1e-6 * np.abs(loop).max())
+    if architecture != "gpt2":
+        # two layers of a 4-token window: the last response token cannot see the first
+        # prompt tokens at all
+        assert np.all(batched[:2, -1] == 0) and np.all(loop[:2, -1] == 0)
 
 
 def test_attribution_rejects_empty_inputs():

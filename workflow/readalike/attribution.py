@@ -32,16 +32,24 @@ Decisions and deviations from the authors' code (JacksonWuxs/Interpret_Instructi
   :func:`generate_response` (EOS and anything after it removed). The authors decode the
   response to text and re-tokenise ``prompt.strip() + " " + response.strip()``, which can
   change the first response token; we keep the ids the model scored.
-* **Batched gradients.** All response tokens' gradients come from batched vector-Jacobian
-  products (``torch.autograd.grad(..., is_grads_batched=True)`` with chunks of rows of the
-  identity as cotangents) over one retained graph; the authors run one backward per
-  response token, kept here as :func:`attribution_loop`, the reference. The batched
-  products do the same arithmetic as the loop in fewer, larger operations: they save the
-  per-backward overhead, which dominates for small models and on GPUs, but on one CPU
-  thread a model is soon compute-bound (``benchmarks/bench_attribution.py``: about 2x on
-  one thread, 5-17x on two busy threads for a hidden-64 model). Operations without a
-  batching rule (``silu_backward`` and the CPU flash-attention backward in torch 2.13) are
-  looped over the chunk by torch.
+* **Batched gradients.** The gradient is taken in two steps over one retained graph. First
+  one ordinary backward pass from ``sum_m p(y_m)`` to the input ``h`` of the LM head (the
+  output-embedding module, found through ``get_output_embeddings`` and a forward hook, so no
+  layer names are assumed): the head and the softmax work position by position, so row
+  ``m`` of that gradient is ``d p(y_m) / d h_m`` alone. Then batched vector-Jacobian
+  products (``torch.autograd.grad(..., is_grads_batched=True)``) from ``h`` to the input
+  embeddings, one cotangent per response token in chunks of ``chunk_size``, each that row
+  and zeros elsewhere. The vocabulary-sized part of the backward thus runs once instead of
+  once per token. The authors run one backward per response token, kept here as
+  :func:`attribution_loop`, the reference; both give the same matrix to float32 rounding.
+  What batching saves is the per-operation overhead of the autograd engine, which dominates
+  for small models (and per kernel launch on GPUs); once the batched tensors no longer fit
+  in cache, the CPU is bound by memory traffic, because the batched backward does the same
+  arithmetic as the loop. ``benchmarks/bench_attribution.py`` measures it on the demo model.
+  Operations without a batching rule in torch 2.13 (``silu_backward``,
+  ``_softmax_backward_data``, the CPU flash-attention backward) are looped over the chunk
+  by torch; composing them from batchable operations was measured and gave no speed-up on
+  the demo model, and it changed the rounding, so the model runs as loaded.
 * **Precision.** :func:`attribution_matrix` computes in the model's own dtype and device
   placement (for ``device_map="auto"`` the inputs go to the input embedding's device; not
   tested here, where there is no GPU), takes
@@ -254,7 +262,7 @@ def _accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
 
 def _response_probabilities(
     model, prompt_ids: Sequence[int], response_ids: Sequence[int], bos_token_id: int | None
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Teacher-forced probabilities of the response tokens, differentiable in the embeddings.
 
     Returns
@@ -262,27 +270,52 @@ def _response_probabilities(
     embeds : torch.Tensor
         (1, 1 + n_prompt + n_response, hidden) in the model's dtype, ``requires_grad``;
         row 0 is BOS, rows ``1 .. n_prompt`` the prompt.
+    head_input : torch.Tensor
+        (1, n_response + 1, hidden): what the output-embedding module (the LM head) was
+        given, the last hidden states of the positions that predict the response tokens
+        (plus the final position); a node of the graph between ``embeds`` and ``probs``.
     probs : torch.Tensor
         (n_response,) float32 (float64 for a float64 model): ``p(y_m | BOS, prompt, y_<m)``.
+
+    Raises
+    ------
+    ValueError
+        If the prompt or the response is empty, or the model has no output embeddings.
     """
     if len(prompt_ids) == 0 or len(response_ids) == 0:
         raise ValueError("attribution needs at least one prompt and one response token")
     embedding = model.get_input_embeddings()
+    head = model.get_output_embeddings()
+    if head is None:
+        raise ValueError(
+            f"{type(model).__name__} has no output embeddings (LM head): attribution needs "
+            "a causal LM"
+        )
     device = embedding.weight.device
     ids = torch.tensor([[_bos_id(model, bos_token_id), *prompt_ids, *response_ids]], device=device)
     embeds = embedding(ids).detach().requires_grad_(True)
     n_resp = len(response_ids)
-    # only the logits at positions n_prompt .. n_prompt + n_resp - 1 predict response tokens:
-    # keep the last n_resp + 1 positions and drop the final one (it predicts past the end)
-    logits = model(inputs_embeds=embeds, use_cache=False, logits_to_keep=n_resp + 1).logits
+    captured: list[torch.Tensor] = []
+    hook = head.register_forward_hook(lambda module, args, output: captured.append(args[0]))
+    try:
+        # only the logits at positions n_prompt .. n_prompt + n_resp - 1 predict response
+        # tokens: keep the last n_resp + 1 positions and drop the final one (it predicts
+        # past the end)
+        logits = model(inputs_embeds=embeds, use_cache=False, logits_to_keep=n_resp + 1).logits
+    finally:
+        hook.remove()
+    if len(captured) != 1:
+        raise ValueError(
+            f"{type(model).__name__}: expected one call of the output embeddings per forward "
+            f"pass, got {len(captured)}"
+        )
     acc = _accumulation_dtype(embeds.dtype)
     logits = logits[0, :n_resp].to(acc)
     target = torch.tensor(list(response_ids), device=logits.device)
-    # p = exp(logit_y - logsumexp) keeps no softmax tensor; a one-hot product picks logit_y
-    # because gather's backward has no batching rule (the batched backward would loop on it)
-    picked = (logits * torch.nn.functional.one_hot(target, logits.shape[-1]).to(acc)).sum(-1)
+    # p = exp(logit_y - logsumexp) keeps no softmax tensor
+    picked = logits.gather(-1, target[:, None])[:, 0]
     probs = torch.exp(picked - torch.logsumexp(logits, dim=-1))
-    return embeds, probs
+    return embeds, captured[0], probs
 
 
 def _grad_times_input(grads: torch.Tensor, embeds: torch.Tensor, n_prompt: int) -> torch.Tensor:
@@ -301,8 +334,15 @@ def attribution_matrix(
 ) -> np.ndarray:
     """Gradient x input importance of every prompt token for every response token.
 
-    One forward pass over ``BOS + prompt + response`` (teacher forcing) and batched
-    vector-Jacobian products over chunks of ``chunk_size`` response tokens.
+    One forward pass over ``BOS + prompt + response`` (teacher forcing), then the gradient
+    in two steps (see the module notes):
+
+    1. one ordinary backward pass from ``sum_m p(y_m)`` to the LM head's input ``h``: the
+       head works position by position, so row ``m`` of that gradient is
+       ``g_m = d p(y_m) / d h_m`` and nothing else;
+    2. batched vector-Jacobian products from ``h`` to the input embeddings over chunks of
+       ``chunk_size`` response tokens, the cotangent of token ``m`` being ``g_m`` at row
+       ``m`` and zero elsewhere.
 
     Parameters
     ----------
@@ -328,15 +368,21 @@ def attribution_matrix(
     model.eval()
     n_prompt, n_resp = len(prompt_ids), len(response_ids)
     with _frozen(model):
-        embeds, probs = _response_probabilities(model, prompt_ids, response_ids, bos_token_id)
+        embeds, head_input, probs = _response_probabilities(
+            model, prompt_ids, response_ids, bos_token_id
+        )
+        # row m of head_grads is d p(y_m) / d h_m: p(y_m) depends on row m of h alone
+        (head_grads,) = torch.autograd.grad(probs.sum(), head_input, retain_graph=True)
         out = torch.empty(n_prompt, n_resp, dtype=_accumulation_dtype(embeds.dtype))
-        eye = torch.eye(n_resp, dtype=probs.dtype, device=probs.device)
         for start in range(0, n_resp, chunk_size):
             stop = min(start + chunk_size, n_resp)
+            rows = torch.arange(stop - start, device=head_input.device)
+            cotangents = head_input.new_zeros((stop - start, *head_input.shape))
+            cotangents[rows, 0, start + rows] = head_grads[0, start:stop]
             (grads,) = torch.autograd.grad(
-                probs,
+                head_input,
                 embeds,
-                grad_outputs=eye[start:stop],
+                grad_outputs=cotangents,
                 is_grads_batched=True,
                 retain_graph=stop < n_resp,
             )
@@ -355,7 +401,7 @@ def attribution_loop(
     model.eval()
     n_prompt, n_resp = len(prompt_ids), len(response_ids)
     with _frozen(model):
-        embeds, probs = _response_probabilities(model, prompt_ids, response_ids, bos_token_id)
+        embeds, _, probs = _response_probabilities(model, prompt_ids, response_ids, bos_token_id)
         out = torch.empty(n_prompt, n_resp, dtype=_accumulation_dtype(embeds.dtype))
         for m in range(n_resp):
             (grad,) = torch.autograd.grad(probs[m], embeds, retain_graph=m < n_resp - 1)
