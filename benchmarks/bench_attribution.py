@@ -3,8 +3,9 @@
 Part 1 times, in one run, on the default tiny model -- the trained demo checkpoint
 ``results/demo/zoo/tiny-s`` (``snakemake --cores 2`` builds it; ``--checkpoint`` names
 another) answering the 24 shipped demo prompts greedily (``max_new_tokens`` from
-``config/config.yaml``), or, when no checkpoint has been built yet, a random LLaMA of the
-same shape on random prompts of the same lengths -- for each thread count in ``--threads``:
+``config/config.yaml``, or each value of ``--max-new-tokens``: the gain grows with the
+response length), or, when no checkpoint has been built yet, a random LLaMA of the same
+shape on random prompts of similar lengths -- for each thread count in ``--threads``:
 
 * ``attribution_matrix`` -- batched vector-Jacobian products, ``chunk_size`` response tokens
   per backward (default: the demo config's);
@@ -20,7 +21,8 @@ arXiv 2310.00492 (checksums verified) and times the whole released analysis
 target under 10 s on 2 cores; unpacking is timed separately.
 
 Usage:
-    python benchmarks/bench_attribution.py [--threads 1 2] [--checkpoint DIR] [--skip-release]
+    python benchmarks/bench_attribution.py [--threads 1 2] [--max-new-tokens 24 48 96]
+        [--checkpoint DIR] [--skip-release]
 """
 
 from __future__ import annotations
@@ -72,21 +74,13 @@ def demo_settings() -> tuple[dict, dict, dict]:
     return config["study_b"], config["zoo"], shape
 
 
-def demo_workload(args: argparse.Namespace):
-    """(model, description, [(prompt_ids, response_ids)]) for the gradient benchmark."""
-    study_b, zoo, shape = demo_settings()
+def demo_model(args: argparse.Namespace):
+    """(model, tokenizer or None, description) for the gradient benchmark."""
+    _, zoo, shape = demo_settings()
     if args.checkpoint.is_dir():
         model, tokenizer = load_causal_lm(args.checkpoint)
-        prompts = release_b.read_prompts(ROOT / study_b["prompts"])
-        pairs = []
-        for row in prompts.itertuples(index=False):
-            text = prompt_for_model(row.prompt)
-            generation = generate_response(
-                model, tokenizer, text, study_b["max_new_tokens"], row.prompt_id
-            )
-            pairs.append((generation.prompt_ids, generation.response_ids))
-        return model, f"trained demo checkpoint {args.checkpoint.relative_to(ROOT)}", pairs
-    # no checkpoint built yet: a random model of the same shape, random prompts of demo length
+        return model, tokenizer, f"trained demo checkpoint {args.checkpoint.relative_to(ROOT)}"
+    # no checkpoint built yet: a random model of the same shape
     torch.manual_seed(args.seed)
     config = LlamaConfig(
         vocab_size=zoo["vocab_size"],
@@ -100,57 +94,72 @@ def demo_workload(args: argparse.Namespace):
         attn_implementation="eager",
     )
     model = LlamaForCausalLM(config).eval()
-    gen = torch.Generator().manual_seed(args.seed + 1)
-    pairs = [
-        (
-            torch.randint(3, zoo["vocab_size"], (n_prompt,), generator=gen).tolist(),
-            torch.randint(
-                3, zoo["vocab_size"], (study_b["max_new_tokens"],), generator=gen
-            ).tolist(),
-        )
-        for n_prompt in range(20, 68, 2)
-    ]
-    return model, "random weights in the shape of the demo model (no checkpoint built)", pairs
+    return model, None, "random weights in the shape of the demo model (no checkpoint built)"
+
+
+def demo_pairs(model, tokenizer, max_new_tokens: int, seed: int) -> list[tuple[list, list]]:
+    """(prompt_ids, response_ids) of the 24 demo prompts answered greedily by ``model``; for a
+    random model (no tokenizer), random ids with prompts of 20-66 tokens."""
+    study_b, zoo, _ = demo_settings()
+    if tokenizer is None:
+        gen = torch.Generator().manual_seed(seed + 1)
+        return [
+            (
+                torch.randint(3, zoo["vocab_size"], (n_prompt,), generator=gen).tolist(),
+                torch.randint(3, zoo["vocab_size"], (max_new_tokens,), generator=gen).tolist(),
+            )
+            for n_prompt in range(20, 68, 2)
+        ]
+    pairs = []
+    for row in release_b.read_prompts(ROOT / study_b["prompts"]).itertuples(index=False):
+        text = prompt_for_model(row.prompt)
+        generation = generate_response(model, tokenizer, text, max_new_tokens, row.prompt_id)
+        pairs.append((generation.prompt_ids, generation.response_ids))
+    return pairs
 
 
 def bench_gradients(args: argparse.Namespace) -> None:
     study_b, _, _ = demo_settings()
     chunk = args.chunk_size or study_b["chunk_size"]
-    model, description, pairs = demo_workload(args)
-    n_prompt = [len(p) for p, _ in pairs]
-    n_response = [len(r) for _, r in pairs]
+    model, tokenizer, description = demo_model(args)
     config = model.config
     print(
         f"gradients: {description}: hidden {config.hidden_size}, "
         f"{config.num_hidden_layers} layers, {config.num_attention_heads} heads, "
-        f"{config._attn_implementation} attention; {len(pairs)} prompts of "
-        f"{min(n_prompt)}-{max(n_prompt)} tokens, responses of {min(n_response)}-"
-        f"{max(n_response)} tokens; chunk {chunk}"
+        f"{config._attn_implementation} attention; chunk {chunk}; "
+        f"demo max_new_tokens {study_b['max_new_tokens']}"
     )
-
-    def loop_all():
-        return [attribution_loop(model, p, r) for p, r in pairs]
-
-    def batched_all():
-        return [attribution_matrix(model, p, r, chunk_size=chunk) for p, r in pairs]
-
     before = torch.get_num_threads()
-    for threads in args.threads:
-        torch.set_num_threads(threads)
-        loop_best, loop_med, loop = timed(loop_all, args.repeats)
-        batch_best, batch_med, batched = timed(batched_all, args.repeats)
-        rel = max(
-            float(np.abs(b - ref).max() / max(np.abs(ref).max(), np.finfo(np.float32).tiny))
-            for b, ref in zip(batched, loop, strict=True)
-        )
-        print(f"  {threads} thread(s):")
-        print(f"    per-token loop (reference): best {loop_best:.3f} s, median {loop_med:.3f} s")
-        print(f"    batched VJP               : best {batch_best:.3f} s, median {batch_med:.3f} s")
+    for max_new_tokens in args.max_new_tokens or [study_b["max_new_tokens"]]:
+        pairs = demo_pairs(model, tokenizer, max_new_tokens, args.seed)
+        n_prompt = [len(p) for p, _ in pairs]
+        n_response = [len(r) for _, r in pairs]
         print(
-            f"    speed-up {loop_best / batch_best:.2f}x best-to-best, "
-            f"{loop_med / batch_med:.2f}x median-to-median (target >= 5x)"
+            f"  max_new_tokens {max_new_tokens}: {len(pairs)} prompts of {min(n_prompt)}-"
+            f"{max(n_prompt)} tokens, responses of {min(n_response)}-{max(n_response)} tokens"
         )
-        print(f"    max |batched - loop| / max |loop| per prompt = {rel:.2e} (target <= 1e-5)")
+
+        def loop_all(pairs=pairs):
+            return [attribution_loop(model, p, r) for p, r in pairs]
+
+        def batched_all(pairs=pairs):
+            return [attribution_matrix(model, p, r, chunk_size=chunk) for p, r in pairs]
+
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            loop_best, loop_med, loop = timed(loop_all, args.repeats)
+            batch_best, batch_med, batched = timed(batched_all, args.repeats)
+            rel = max(
+                float(np.abs(b - ref).max() / max(np.abs(ref).max(), np.finfo(np.float32).tiny))
+                for b, ref in zip(batched, loop, strict=True)
+            )
+            print(
+                f"    {threads} thread(s): per-token loop (reference) best {loop_best:.3f} s "
+                f"(median {loop_med:.3f}); batched best {batch_best:.3f} s (median "
+                f"{batch_med:.3f}); speed-up {loop_best / batch_best:.2f}x best-to-best, "
+                f"{loop_med / batch_med:.2f}x median-to-median (target >= 5x); "
+                f"max |batched - loop| / max |loop| = {rel:.1e} (target <= 1e-5)"
+            )
     torch.set_num_threads(before)
 
 
@@ -184,6 +193,13 @@ def main() -> None:
     )
     parser.add_argument("--chunk-size", type=int, default=0, help="0: the demo config's")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--max-new-tokens",
+        type=int,
+        nargs="+",
+        default=[],
+        help="response lengths to measure (default: the demo config's)",
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
