@@ -330,6 +330,13 @@ def test_batched_equals_loop_beyond_llama(architecture):
         assert np.all(batched[:2, -1] == 0) and np.all(loop[:2, -1] == 0)
 
 
+def test_attribution_needs_an_lm_head(monkeypatch):
+    model = tiny_model()
+    monkeypatch.setattr(model, "get_output_embeddings", lambda: None)
+    with pytest.raises(ValueError, match="LlamaForCausalLM has no output embeddings"):
+        attribution_matrix(model, [5, 6], [7])
+
+
 def test_attribution_rejects_empty_inputs():
     with pytest.raises(ValueError, match="at least one"):
         attribution_matrix(tiny_model(), [5, 6], [])

@@ -280,7 +280,8 @@ def _response_probabilities(
     Raises
     ------
     ValueError
-        If the prompt or the response is empty, or the model has no output embeddings.
+        If the prompt or the response is empty, or the model has no output embeddings or
+        does not honour ``logits_to_keep``.
     """
     if len(prompt_ids) == 0 or len(response_ids) == 0:
         raise ValueError("attribution needs at least one prompt and one response token")
@@ -304,10 +305,11 @@ def _response_probabilities(
         logits = model(inputs_embeds=embeds, use_cache=False, logits_to_keep=n_resp + 1).logits
     finally:
         hook.remove()
-    if len(captured) != 1:
+    if len(captured) != 1 or logits.shape[1] != n_resp + 1:
         raise ValueError(
-            f"{type(model).__name__}: expected one call of the output embeddings per forward "
-            f"pass, got {len(captured)}"
+            f"{type(model).__name__}: expected one call of the output embeddings on the last "
+            f"{n_resp + 1} positions (logits_to_keep), got {len(captured)} call(s) and "
+            f"logits for {logits.shape[1]} positions"
         )
     acc = _accumulation_dtype(embeds.dtype)
     logits = logits[0, :n_resp].to(acc)
