@@ -67,10 +67,19 @@ WORDS = [
 TORCH_THREADS = 1
 
 
-def tiny_model(vocab_size: int = 40, dtype=torch.float32, seed: int = 0, attn="sdpa"):
-    """A random 2-layer LLaMA; a large init range so probabilities are far from uniform."""
+def tiny_model(
+    vocab_size: int = 40,
+    dtype=torch.float32,
+    seed: int = 0,
+    attn="sdpa",
+    config_class=LlamaConfig,
+    model_class=LlamaForCausalLM,
+    **extra,
+):
+    """A random 2-layer LLaMA (or a LLaMA-shaped ``model_class``, e.g. Mistral, with ``extra``
+    config fields); a large init range so probabilities are far from uniform."""
     torch.manual_seed(seed)
-    config = LlamaConfig(
+    config = config_class(
         vocab_size=vocab_size,
         hidden_size=32,
         intermediate_size=64,
@@ -83,8 +92,9 @@ def tiny_model(vocab_size: int = 40, dtype=torch.float32, seed: int = 0, attn="s
         pad_token_id=0,
         initializer_range=0.3,
         attn_implementation=attn,
+        **extra,
     )
-    return LlamaForCausalLM(config).to(dtype).eval()
+    return model_class(config).to(dtype).eval()
 
 
 @pytest.fixture(scope="module")
@@ -300,26 +310,19 @@ def test_attribution_keeps_parameters_trainable_and_uses_bos():
 def test_batched_equals_loop_beyond_llama(architecture):
     """Mistral (grouped-query attention with a sliding-window mask) and GPT-2 (another
     attention, activation and LM head): the two-step gradient assumes no LLaMA layer names."""
-    torch.manual_seed(6)
     if architecture == "gpt2":
+        torch.manual_seed(6)
         config = GPT2Config(vocab_size=40, n_embd=32, n_layer=2, n_head=4, bos_token_id=BOS)
         config.initializer_range, config.eos_token_id = 0.3, EOS
         model = GPT2LMHeadModel(config).eval()
     else:
-        config = MistralConfig(
-            vocab_size=40,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
+        model = tiny_model(
+            dtype=torch.float64,
+            seed=6,
+            config_class=MistralConfig,
+            model_class=MistralForCausalLM,
             sliding_window=4,
-            bos_token_id=BOS,
-            eos_token_id=EOS,
-            initializer_range=0.3,
-            attn_implementation="sdpa",
         )
-        model = MistralForCausalLM(config).to(torch.float64).eval()
     prompt, response = [5, 9, 7, 21, 8, 30, 11, 3], [12, 4, 33, 17, 6, 2, 25]
     batched = attribution_matrix(model, prompt, response, chunk_size=3)
     loop = attribution_loop(model, prompt, response)
