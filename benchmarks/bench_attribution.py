@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import yaml
 from transformers import LlamaConfig, LlamaForCausalLM
@@ -74,9 +75,8 @@ def demo_settings() -> tuple[dict, dict, dict]:
     return config["study_b"], config["zoo"], shape
 
 
-def demo_model(args: argparse.Namespace):
+def demo_model(args: argparse.Namespace, zoo: dict, shape: dict):
     """(model, tokenizer or None, description) for the gradient benchmark."""
-    _, zoo, shape = demo_settings()
     if args.checkpoint.is_dir():
         model, tokenizer = load_causal_lm(args.checkpoint)
         return model, tokenizer, f"trained demo checkpoint {args.checkpoint.relative_to(ROOT)}"
@@ -97,21 +97,23 @@ def demo_model(args: argparse.Namespace):
     return model, None, "random weights in the shape of the demo model (no checkpoint built)"
 
 
-def demo_pairs(model, tokenizer, max_new_tokens: int, seed: int) -> list[tuple[list, list]]:
-    """(prompt_ids, response_ids) of the 24 demo prompts answered greedily by ``model``; for a
-    random model (no tokenizer), random ids with prompts of 20-66 tokens."""
-    study_b, zoo, _ = demo_settings()
+def demo_pairs(
+    model, tokenizer, prompts: pd.DataFrame, max_new_tokens: int, seed: int
+) -> list[tuple[list, list]]:
+    """(prompt_ids, response_ids) of the demo ``prompts`` answered greedily by ``model``; for
+    a random model (no tokenizer), random ids with prompts of 20-66 tokens."""
     if tokenizer is None:
+        vocab_size = model.config.vocab_size
         gen = torch.Generator().manual_seed(seed + 1)
         return [
             (
-                torch.randint(3, zoo["vocab_size"], (n_prompt,), generator=gen).tolist(),
-                torch.randint(3, zoo["vocab_size"], (max_new_tokens,), generator=gen).tolist(),
+                torch.randint(3, vocab_size, (n_prompt,), generator=gen).tolist(),
+                torch.randint(3, vocab_size, (max_new_tokens,), generator=gen).tolist(),
             )
             for n_prompt in range(20, 68, 2)
         ]
     pairs = []
-    for row in release_b.read_prompts(ROOT / study_b["prompts"]).itertuples(index=False):
+    for row in prompts.itertuples(index=False):
         text = prompt_for_model(row.prompt)
         generation = generate_response(model, tokenizer, text, max_new_tokens, row.prompt_id)
         pairs.append((generation.prompt_ids, generation.response_ids))
@@ -119,9 +121,10 @@ def demo_pairs(model, tokenizer, max_new_tokens: int, seed: int) -> list[tuple[l
 
 
 def bench_gradients(args: argparse.Namespace) -> None:
-    study_b, _, _ = demo_settings()
+    study_b, zoo, shape = demo_settings()
     chunk = args.chunk_size or study_b["chunk_size"]
-    model, tokenizer, description = demo_model(args)
+    model, tokenizer, description = demo_model(args, zoo, shape)
+    prompts = release_b.read_prompts(ROOT / study_b["prompts"])
     config = model.config
     print(
         f"gradients: {description}: hidden {config.hidden_size}, "
@@ -131,7 +134,7 @@ def bench_gradients(args: argparse.Namespace) -> None:
     )
     before = torch.get_num_threads()
     for max_new_tokens in args.max_new_tokens or [study_b["max_new_tokens"]]:
-        pairs = demo_pairs(model, tokenizer, max_new_tokens, args.seed)
+        pairs = demo_pairs(model, tokenizer, prompts, max_new_tokens, args.seed)
         n_prompt = [len(p) for p, _ in pairs]
         n_response = [len(r) for _, r in pairs]
         print(
