@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from readalike import checksums
 from readalike import release as rel
 from readalike.formats import read_attention, read_saccades, write_attention, write_saccades
 from readalike.safe_pickle import UnsafePickleError
@@ -66,7 +67,7 @@ def _write_manifest(root: Path, target: Path) -> dict[str, str]:
         if p.is_file()
     ]
     target.write_text("\n".join(lines) + "\n")
-    return rel.read_manifest(target)
+    return checksums.read_manifest(target)
 
 
 @pytest.fixture
@@ -118,7 +119,7 @@ def test_read_manifest_text_and_binary_markers(tmp_path):
     h1, h2 = "a" * 64, "B" * 64
     path = tmp_path / "SUMS"
     path.write_text(f"{h1}  dir/one.pkl\n\n{h2} *./two.npy\n")
-    assert rel.read_manifest(path) == {"dir/one.pkl": h1, "two.npy": h2.lower()}
+    assert checksums.read_manifest(path) == {"dir/one.pkl": h1, "two.npy": h2.lower()}
 
 
 @pytest.mark.parametrize(
@@ -136,19 +137,19 @@ def test_read_manifest_rejects_malformed(tmp_path, text):
     path = tmp_path / "SUMS"
     path.write_text(text)
     with pytest.raises(ValueError, match="SUMS: line"):
-        rel.read_manifest(path)
+        checksums.read_manifest(path)
 
 
 def test_sha256_file_streams_in_chunks(tmp_path):
     data = os.urandom(10_000)
     path = tmp_path / "blob"
     path.write_bytes(data)
-    assert rel.sha256_file(path, chunk_size=999) == hashlib.sha256(data).hexdigest()
+    assert checksums.sha256_file(path, chunk_size=999) == hashlib.sha256(data).hexdigest()
 
 
 def test_verify_files_accepts_the_fixture(fake_release):
     root, manifest, _ = fake_release
-    rel.verify_files(root, manifest, rel.needed_files(rel.LLAMA_30B_DIR, N_LAYERS))
+    checksums.verify_files(root, manifest, rel.needed_files(rel.LLAMA_30B_DIR, N_LAYERS))
 
 
 def _flip_one_byte(path: Path, offset: int = -1) -> None:
@@ -161,9 +162,9 @@ def test_verify_files_names_an_altered_file_and_both_hashes(fake_release):
     root, manifest, _ = fake_release
     relpath = rel.attention_relpath(rel.LLAMA_30B_DIR, "rb_p1", 1)
     _flip_one_byte(root / relpath)
-    found = rel.sha256_file(root / relpath)
+    found = checksums.sha256_file(root / relpath)
     with pytest.raises(ValueError, match="corrupted or altered") as err:
-        rel.verify_files(root, manifest, rel.needed_files(rel.LLAMA_30B_DIR, N_LAYERS))
+        checksums.verify_files(root, manifest, rel.needed_files(rel.LLAMA_30B_DIR, N_LAYERS))
     message = str(err.value)
     assert relpath in message and manifest[relpath] in message and found in message
     assert "1 of" in message  # only the altered file is reported
@@ -180,25 +181,31 @@ def test_verify_files_names_missing_or_unlisted_files(fake_release, relpath, exp
     root, manifest, _ = fake_release
     (root / rel.label_relpath("self")).unlink()
     with pytest.raises(ValueError, match=expected) as err:
-        rel.verify_files(root, manifest, [relpath])
+        checksums.verify_files(root, manifest, [relpath])
     assert relpath in str(err.value)
 
 
 @needs_release
 def test_verify_files_real_copy_with_one_byte_changed(tmp_path):
     relpath = rel.human_relpath("mean_saccade_num", "p1")
-    manifest = rel.read_manifest(SHARED_RELEASE / "SHA256SUMS.upstream")
+    manifest = checksums.read_manifest(SHARED_RELEASE / "SHA256SUMS.upstream")
     copy = tmp_path / relpath
     copy.parent.mkdir(parents=True)
     shutil.copyfile(REAL / relpath, copy)
-    rel.verify_files(tmp_path, manifest, [relpath])
+    checksums.verify_files(tmp_path, manifest, [relpath])
     _flip_one_byte(copy, offset=1000)
     with pytest.raises(ValueError, match="corrupted or altered") as err:
-        rel.verify_files(tmp_path, manifest, [relpath])
+        checksums.verify_files(tmp_path, manifest, [relpath])
     assert manifest[relpath] in str(err.value) and str(copy) in str(err.value)
 
 
 # ----------------------------------------------------------------------------- downloads
+
+
+def _download(relpaths, dest, manifest, base_url):
+    return checksums.download_files(
+        relpaths, dest, manifest, commit=rel.RELEASE_COMMIT, base_url=base_url
+    )
 
 
 def _mirror_url(root: Path) -> str:
@@ -213,13 +220,13 @@ def test_download_from_file_url_then_skips_present_files(fake_release, tmp_path)
     root, manifest, _ = fake_release
     files = rel.needed_files(rel.LLAMA_30B_DIR, N_LAYERS)
     dest = tmp_path / "dest"
-    rel.download_release_files(files, dest, manifest, base_url=_mirror_url(root))
+    _download(files, dest, manifest, base_url=_mirror_url(root))
     for relpath in files:
         assert (dest / relpath).read_bytes() == (root / relpath).read_bytes()
     assert not _leftovers(dest)
-    rel.verify_files(dest, manifest, files)
+    checksums.verify_files(dest, manifest, files)
     # everything present and verified: a second run must not touch the (now broken) URL
-    rel.download_release_files(files, dest, manifest, base_url="file:///nonexistent/{path}")
+    _download(files, dest, manifest, base_url="file:///nonexistent/{path}")
 
 
 def test_download_replaces_a_corrupted_local_file(fake_release, tmp_path):
@@ -228,7 +235,7 @@ def test_download_replaces_a_corrupted_local_file(fake_release, tmp_path):
     target = tmp_path / "dest" / relpath
     target.parent.mkdir(parents=True)
     target.write_bytes(b"garbage")
-    rel.download_release_files([relpath], tmp_path / "dest", manifest, base_url=_mirror_url(root))
+    _download([relpath], tmp_path / "dest", manifest, base_url=_mirror_url(root))
     assert target.read_bytes() == (root / relpath).read_bytes()
 
 
@@ -238,7 +245,7 @@ def test_download_refuses_a_wrong_hash_and_keeps_nothing(fake_release, tmp_path)
     bad = {relpath: "0" * 64}
     dest = tmp_path / "dest"
     with pytest.raises(ValueError, match="corrupted or altered") as err:
-        rel.download_release_files([relpath], dest, bad, base_url=_mirror_url(root))
+        _download([relpath], dest, bad, base_url=_mirror_url(root))
     assert relpath in str(err.value) and (root / relpath).as_uri() in str(err.value)
     assert not (dest / relpath).exists()
     assert not _leftovers(dest)
@@ -248,9 +255,7 @@ def test_download_failure_names_file_and_url(fake_release, tmp_path):
     _, manifest, _ = fake_release
     relpath = rel.label_relpath("start")
     with pytest.raises(OSError, match="download from file:///nonexistent/") as err:
-        rel.download_release_files(
-            [relpath], tmp_path / "dest", manifest, base_url="file:///nonexistent/{path}"
-        )
+        _download([relpath], tmp_path / "dest", manifest, base_url="file:///nonexistent/{path}")
     assert relpath in str(err.value)
     assert not _leftovers(tmp_path / "dest")
 
@@ -258,7 +263,7 @@ def test_download_failure_names_file_and_url(fake_release, tmp_path):
 def test_download_refuses_a_file_outside_the_manifest(fake_release, tmp_path):
     root, manifest, _ = fake_release
     with pytest.raises(ValueError, match="not listed in the manifest"):
-        rel.download_release_files(["x.npy"], tmp_path, manifest, base_url=_mirror_url(root))
+        _download(["x.npy"], tmp_path, manifest, base_url=_mirror_url(root))
 
 
 def test_download_url_template_carries_the_commit(fake_release, tmp_path):
@@ -267,17 +272,17 @@ def test_download_url_template_carries_the_commit(fake_release, tmp_path):
     shutil.copytree(root, mirror)
     base_url = (tmp_path / "mirror").as_uri() + "/{commit}/{path}"
     relpath = rel.label_relpath("self")
-    rel.download_release_files([relpath], tmp_path / "dest", manifest, base_url=base_url)
+    _download([relpath], tmp_path / "dest", manifest, base_url=base_url)
     assert (tmp_path / "dest" / relpath).is_file()
 
 
 @needs_release
 def test_download_real_files_against_the_upstream_manifest(tmp_path):
     """The shared copy as a file:// mirror, checked against the pinned upstream hashes."""
-    manifest = rel.read_manifest(SHARED_RELEASE / "SHA256SUMS.upstream")
+    manifest = checksums.read_manifest(SHARED_RELEASE / "SHA256SUMS.upstream")
     files = [rel.label_relpath("self"), rel.attention_relpath(rel.LLAMA_30B_DIR, "rb_p1", 0)]
-    rel.download_release_files(files, tmp_path, manifest, base_url=_mirror_url(REAL))
-    rel.verify_files(tmp_path, manifest, files)
+    _download(files, tmp_path, manifest, base_url=_mirror_url(REAL))
+    checksums.verify_files(tmp_path, manifest, files)
 
 
 # ------------------------------------------------------------------------------ file lists
@@ -335,7 +340,7 @@ def test_no_layer_file_is_an_error(tmp_path):
 
 @needs_release
 def test_upstream_manifest_lists_sixty_layers_per_condition():
-    manifest = rel.read_manifest(SHARED_RELEASE / "SHA256SUMS.upstream")
+    manifest = checksums.read_manifest(SHARED_RELEASE / "SHA256SUMS.upstream")
     for prefix in rel.CONDITION_PREFIXES.values():
         assert rel.layers_in_manifest(manifest, rel.LLAMA_30B_DIR, prefix) == 60
         assert rel.layers_in_dir(REAL, rel.LLAMA_30B_DIR, prefix) == 30

@@ -86,7 +86,7 @@ FIGURES = [
 
 
 def _copy_workflow(dest: Path) -> Path:
-    for name in ("Snakefile", "config", "envs", "resources", "scripts", "workflow"):
+    for name in ("config", "resources", "workflow"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(

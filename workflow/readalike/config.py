@@ -1,6 +1,7 @@
 """Checking a workflow configuration before any job runs.
 
-The JSON schema (``workflow/schemas/config.schema.yaml``) fixes the keys and types; this
+The JSON schema (``readalike/schemas/config.schema.yaml``, package data, linked from
+``workflow/schemas/``) fixes the keys and types; this
 module turns its first violation into one line naming the key, and adds the checks a schema
 cannot express: files that must exist, model names used once, comparisons that name known
 models. Everything here runs when Snakemake parses the workflow, so a bad config fails
@@ -19,7 +20,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 
 DEFAULTS: dict[str, Any] = {
     "measures": ["num", "dur"],

@@ -57,7 +57,7 @@ from readalike.attribution import (
     piece_bytes,
     welch_one_sided,
 )
-from readalike.release import read_manifest, verify_files
+from readalike.checksums import read_manifest, verify_files
 from readalike.safe_pickle import UnsafePickleError, load_pickle
 
 logger = logging.getLogger(__name__)

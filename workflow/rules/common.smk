@@ -2,12 +2,13 @@ import os
 import re
 import sys
 
-# The Snakefile imports the package from the checkout; the scripts that rules run (in fresh
-# interpreters, with --use-conda in other environments) find it through the symlink
-# scripts/readalike, since Snakemake puts a script's folder on its sys.path.
-sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
+# The Snakefile imports the package from the checkout (workflow/readalike); the scripts that
+# rules run (in fresh interpreters, with --sdm conda in other environments) find it through
+# the symlink workflow/scripts/readalike, since Snakemake puts a script's folder on sys.path.
+sys.path.insert(0, workflow.basedir)
 
 from readalike import release as _release
+from readalike.checksums import read_manifest
 from readalike.config import (
     check_config,
     extraction_resources,
@@ -27,8 +28,8 @@ MODELS = {m["name"]: m for m in config["models"]}
 GROUPS = list(config["reading"]["groups"])
 MEASURES = config["measures"]
 CONDITIONS = config["conditions"]
-CPU_ENV = "../../envs/cpu.yaml"
-GPU_ENV = "../../envs/gpu.yaml"
+CPU_ENV = "../envs/cpu.yaml"
+GPU_ENV = "../envs/gpu.yaml"
 
 
 def _names_regex(names):
@@ -220,9 +221,7 @@ def figure_table(wildcards):
 # --- released data (release.smk) ---
 
 RELEASE_DIR = config.get("release_dir")
-RELEASE_MANIFEST = (
-    _release.read_manifest(config["release_manifest"]) if USES_RELEASE else {}
-)
+RELEASE_MANIFEST = read_manifest(config["release_manifest"]) if USES_RELEASE else {}
 
 
 def release_layers(model_dir, file_prefix):

@@ -20,4 +20,4 @@ rule figure:
     conda:
         CPU_ENV
     script:
-        "../../scripts/figure.py"
+        "../scripts/figure.py"

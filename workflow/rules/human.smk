@@ -18,7 +18,7 @@ if config["reading"]["source"] == "simulated":
             groups=config["reading"]["groups"],
             seed=config["reading"]["seed"],
         script:
-            "../../scripts/simulate_readers.py"
+            "../scripts/simulate_readers.py"
 
 
 if config["reading"]["source"] in ("simulated", "fixations"):
@@ -37,7 +37,7 @@ if config["reading"]["source"] in ("simulated", "fixations"):
             synthetic=SYNTHETIC,
             source=config["reading"]["source"],
         script:
-            "../../scripts/saccade_matrices.py"
+            "../scripts/saccade_matrices.py"
 
 else:
 
@@ -55,4 +55,4 @@ else:
             suffix=release_suffix,
             measures=MEASURES,
         script:
-            "../../scripts/release_saccades.py"
+            "../scripts/release_saccades.py"

@@ -16,7 +16,7 @@ rule zoo_tokenizer:
     params:
         zoo=config.get("zoo"),
     script:
-        "../../scripts/zoo_tokenizer.py"
+        "../scripts/zoo_tokenizer.py"
 
 
 rule zoo_model:
@@ -36,7 +36,7 @@ rule zoo_model:
         spec=zoo_spec,
         zoo=config.get("zoo"),
     script:
-        "../../scripts/zoo_model.py"
+        "../scripts/zoo_model.py"
 
 
 rule zoo_instruct:
@@ -56,7 +56,7 @@ rule zoo_instruct:
         spec=zoo_spec,
         zoo=config.get("zoo"),
     script:
-        "../../scripts/zoo_instruct.py"
+        "../scripts/zoo_instruct.py"
 
 
 rule extract_attention:
@@ -81,4 +81,4 @@ rule extract_attention:
         conditions=CONDITIONS,
         batch_size=config["extraction"]["batch_size"],
     script:
-        "../../scripts/extract_attention.py"
+        "../scripts/extract_attention.py"

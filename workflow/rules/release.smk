@@ -16,7 +16,7 @@ if config.get("release_download", False):
             release_dir=RELEASE_DIR,
             manifest=config["release_manifest"],
         script:
-            "../../scripts/download_release.py"
+            "../scripts/download_release.py"
 
 
 rule verify_release:
@@ -33,7 +33,7 @@ rule verify_release:
         relpaths=release_relpaths(),
         release_dir=RELEASE_DIR,
     script:
-        "../../scripts/verify_release.py"
+        "../scripts/verify_release.py"
 
 
 rule release_attention:
@@ -55,7 +55,7 @@ rule release_attention:
         release_dir=RELEASE_DIR,
         synthetic=SYNTHETIC,
     script:
-        "../../scripts/release_attention.py"
+        "../scripts/release_attention.py"
 
 
 rule release_checks:
@@ -78,4 +78,4 @@ rule release_checks:
         release_dir=RELEASE_DIR,
         synthetic=SYNTHETIC,
     script:
-        "../../scripts/release_checks.py"
+        "../scripts/release_checks.py"

@@ -18,7 +18,7 @@ rule resemblance:
         layer_block=config["analysis"]["layer_block"],
         synthetic=SYNTHETIC,
     script:
-        "../../scripts/resemblance.py"
+        "../scripts/resemblance.py"
 
 
 rule trivial_reliance:
@@ -34,7 +34,7 @@ rule trivial_reliance:
         layer_block=config["analysis"]["layer_block"],
         synthetic=SYNTHETIC,
     script:
-        "../../scripts/trivial_reliance.py"
+        "../scripts/trivial_reliance.py"
 
 
 rule instruction_sensitivity:
@@ -49,7 +49,7 @@ rule instruction_sensitivity:
     params:
         synthetic=SYNTHETIC,
     script:
-        "../../scripts/instruction_sensitivity.py"
+        "../scripts/instruction_sensitivity.py"
 
 
 rule gather_table:
@@ -69,7 +69,7 @@ rule gather_table:
     conda:
         CPU_ENV
     script:
-        "../../scripts/gather_tables.py"
+        "../scripts/gather_tables.py"
 
 
 rule divergence:
@@ -90,7 +90,7 @@ rule divergence:
         comparisons=comparison_triples(),
         synthetic=SYNTHETIC,
     script:
-        "../../scripts/divergence.py"
+        "../scripts/divergence.py"
 
 
 rule controls:
@@ -115,7 +115,7 @@ rule controls:
         analysis=config["analysis"],
         synthetic=SYNTHETIC,
     script:
-        "../../scripts/controls.py"
+        "../scripts/controls.py"
 
 
 rule replication_summary:
@@ -135,4 +135,4 @@ rule replication_summary:
     params:
         reference=GROUPS[0],
     script:
-        "../../scripts/replication_summary.py"
+        "../scripts/replication_summary.py"

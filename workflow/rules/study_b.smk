@@ -17,7 +17,7 @@ if STUDY_B_PAIRS:
             pairs=STUDY_B_PAIRS,
             locations={m: model_location(m) for m in STUDY_B_MODELS},
         script:
-            "../../scripts/check_tokenizers.py"
+            "../scripts/check_tokenizers.py"
 
     rule attribution:
         input:
@@ -40,7 +40,7 @@ if STUDY_B_PAIRS:
             max_new_tokens=STUDY_B.get("max_new_tokens", 300),
             chunk_size=STUDY_B.get("chunk_size", 16),
         script:
-            "../../scripts/attribution.py"
+            "../scripts/attribution.py"
 
     rule attribution_scores:
         input:
@@ -54,7 +54,7 @@ if STUDY_B_PAIRS:
         params:
             synthetic=SYNTHETIC,
         script:
-            "../../scripts/attribution_scores.py"
+            "../scripts/attribution_scores.py"
 
     rule gather_study_b:
         input:
@@ -71,7 +71,7 @@ if STUDY_B_PAIRS:
         conda:
             CPU_ENV
         script:
-            "../../scripts/gather_tables.py"
+            "../scripts/gather_tables.py"
 
     rule instruction_focus:
         input:
@@ -90,7 +90,7 @@ if STUDY_B_PAIRS:
         params:
             pairs=STUDY_B_PAIRS,
         script:
-            "../../scripts/instruction_focus.py"
+            "../scripts/instruction_focus.py"
 
     rule ffn_concepts:
         input:
@@ -111,7 +111,7 @@ if STUDY_B_PAIRS:
             study_b=STUDY_B,
             synthetic=SYNTHETIC,
         script:
-            "../../scripts/ffn_concepts.py"
+            "../scripts/ffn_concepts.py"
 
     rule head_pairs:
         input:
@@ -131,7 +131,7 @@ if STUDY_B_PAIRS:
             study_b=STUDY_B,
             synthetic=SYNTHETIC,
         script:
-            "../../scripts/head_pairs.py"
+            "../scripts/head_pairs.py"
 
     rule study_b_comparisons:
         input:
@@ -174,7 +174,7 @@ if STUDY_B_PAIRS:
             study_b=STUDY_B,
             synthetic=SYNTHETIC,
         script:
-            "../../scripts/study_b_comparisons.py"
+            "../scripts/study_b_comparisons.py"
 
     rule attribution_heatmap:
         input:
@@ -193,7 +193,7 @@ if STUDY_B_PAIRS:
         params:
             synthetic=SYNTHETIC,
         script:
-            "../../scripts/attribution_heatmap.py"
+            "../scripts/attribution_heatmap.py"
 
 
 if STUDY_B.get("release_tar"):
@@ -228,7 +228,7 @@ if STUDY_B.get("release_tar"):
         params:
             work_dir=f"{OUT}/release_b",
         script:
-            "../../scripts/release_b.py"
+            "../scripts/release_b.py"
 
 
 rule figure_b:
@@ -249,4 +249,4 @@ rule figure_b:
     conda:
         CPU_ENV
     script:
-        "../../scripts/figure.py"
+        "../scripts/figure.py"

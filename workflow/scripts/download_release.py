@@ -1,11 +1,14 @@
 """Fetch the release files this run needs (pinned commit), each checked by SHA-256."""
 
+from readalike.checksums import download_files, read_manifest
 from readalike.joblog import send_to_log
-from readalike.release import download_release_files, read_manifest
+from readalike.release import RAW_URL, RELEASE_COMMIT
 
 send_to_log(snakemake.log[0])
-download_release_files(
+download_files(
     snakemake.params.relpaths,
     snakemake.params.release_dir,
     read_manifest(snakemake.params.manifest),
+    commit=RELEASE_COMMIT,
+    base_url=RAW_URL,
 )
