@@ -94,3 +94,88 @@ def test_truncated_pickle_names_the_source(tmp_path, cut):
     with pytest.raises(ValueError, match=r"cut\.pkl: not a readable pickle") as err:
         load_pickle(path)
     assert not isinstance(err.value, UnsafePickleError)
+
+
+def _self_dict():
+    d = {}
+    d["ID"] = d
+    return d
+
+
+def _self_list():
+    x = []
+    x.append(x)
+    return x
+
+
+def _cycle_through_tuple():
+    inner = []
+    outer = {"pair": (1, inner)}
+    inner.append(outer)
+    return outer
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        pytest.param(_self_dict, "dict", id="dict-holds-itself"),
+        pytest.param(_self_list, "list", id="list-holds-itself"),
+        pytest.param(_cycle_through_tuple, "dict", id="cycle-through-tuple-and-list"),
+    ],
+)
+def test_self_referencing_container_is_refused(tmp_path, make, kind, protocol):
+    data = pickle.dumps(make(), protocol=protocol)
+    assert len(data) < 60  # a few bytes are enough to build it
+    path = tmp_path / "loop.pkl"
+    path.write_bytes(data)
+    with pytest.raises(UnsafePickleError) as err:
+        load_pickle(path)
+    assert str(err.value) == (
+        f"{path}: refused a self-referencing {kind} (a container that holds itself); "
+        "released data holds none"
+    )
+
+
+def test_the_tiny_pickle_of_the_issue_is_refused():
+    # d = {'ID': d}, the issue's example: before the fix the check for object arrays
+    # walked it forever
+    data = pickle.dumps(_self_dict())
+    assert len(data) <= 30
+    with pytest.raises(UnsafePickleError, match=r"^x\.pkl: refused a self-referencing dict"):
+        loads_pickle(data, "x.pkl")
+
+
+def test_shared_references_are_not_cycles():
+    shared = [np.arange(3.0), "w"]
+    value = {"a": shared, "b": shared, "c": (shared, shared)}
+    back = loads_pickle(pickle.dumps(value))
+    assert back["a"] is back["b"] is back["c"][0]
+    np.testing.assert_array_equal(back["c"][1][0], np.arange(3.0))
+
+
+def test_object_array_behind_a_shared_reference_is_still_found():
+    shared = [np.array([1, "a"], dtype=object)]
+    data = pickle.dumps({"a": shared, "b": [shared]})
+    with pytest.raises(UnsafePickleError, match="dtype object"):
+        loads_pickle(data, "s.pkl")
+
+
+def test_nesting_bound(monkeypatch):
+    import readalike.safe_pickle as sp
+
+    monkeypatch.setattr(sp, "MAX_DEPTH", 3)
+    assert loads_pickle(pickle.dumps([[[1]]])) == [[[1]]]  # depths 0, 1, 2
+    with pytest.raises(
+        UnsafePickleError, match=r"^n\.pkl: refused containers nested deeper than 3"
+    ):
+        loads_pickle(pickle.dumps([[[[1]]]]), "n.pkl")
+
+
+def test_size_bound(monkeypatch):
+    import readalike.safe_pickle as sp
+
+    monkeypatch.setattr(sp, "MAX_ITEMS", 4)
+    assert loads_pickle(pickle.dumps({"a": 1, "b": 2})) == {"a": 1, "b": 2}  # 4 items
+    with pytest.raises(UnsafePickleError, match=r"^m\.pkl: refused more than 4 items"):
+        loads_pickle(pickle.dumps({"a": 1, "b": [2]}), "m.pkl")  # 4 + 1

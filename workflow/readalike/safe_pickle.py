@@ -7,7 +7,10 @@ _reconstruct``, ``numpy.ndarray`` and ``numpy.dtype``), NumPy scalars, and the p
 containers and values that pickle encodes without naming any global (list, tuple, dict, str,
 bytes, int, float, bool, None). Anything else is refused with an error naming the file and
 the global it asked for; arrays of dtype ``object`` are refused after loading, since they
-could smuggle arbitrary Python objects past the type check.
+could smuggle arbitrary Python objects past the type check. Pickle's memo lets a 20-byte
+file build a container that holds itself (``d = {'ID': d}``); such cycles, nesting deeper
+than :data:`MAX_DEPTH` and more than :data:`MAX_ITEMS` contained items are refused too, so
+that no later walk over the data can loop forever.
 """
 
 from __future__ import annotations
@@ -56,18 +59,57 @@ class _RestrictedUnpickler(pickle.Unpickler):
         )
 
 
-def _check_no_object_arrays(obj: Any, source: str) -> None:
-    stack = [obj]
+#: Deepest nesting of lists, tuples and dicts accepted; released files nest two or three.
+MAX_DEPTH = 64
+#: Most container items (list/tuple entries, dict keys and values) accepted in one pickle.
+MAX_ITEMS = 10_000_000
+
+
+def _check_contents(obj: Any, source: str) -> None:
+    """Refuse object arrays, cycles, and nesting or sizes beyond the bounds.
+
+    A depth-first walk that visits every container once (shared references are fine:
+    pickle's memo makes them legitimately) and keeps the containers on the current path;
+    meeting one of those again is a cycle.
+    """
+    on_path: set[int] = set()
+    done: set[int] = set()
+    items = 0
+    # (object, depth, leaving): ``leaving`` marks the end of a container's subtree
+    stack: list[tuple[Any, int, bool]] = [(obj, 0, False)]
     while stack:
-        item = stack.pop()
+        item, depth, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(item))
+            done.add(id(item))
+            continue
         if isinstance(item, np.ndarray):
             if item.dtype.hasobject:
                 raise UnsafePickleError(f"{source}: refused an array of dtype object")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
+            continue
+        if not isinstance(item, dict | list | tuple):
+            continue
+        key = id(item)
+        if key in on_path:
+            raise UnsafePickleError(
+                f"{source}: refused a self-referencing {type(item).__name__} (a container that "
+                "holds itself); released data holds none"
+            )
+        if key in done:
+            continue
+        if depth >= MAX_DEPTH:
+            raise UnsafePickleError(
+                f"{source}: refused containers nested deeper than {MAX_DEPTH} levels"
+            )
+        children = [*item.keys(), *item.values()] if isinstance(item, dict) else list(item)
+        items += len(children)
+        if items > MAX_ITEMS:
+            raise UnsafePickleError(
+                f"{source}: refused more than {MAX_ITEMS} items in lists, tuples and dicts"
+            )
+        on_path.add(key)
+        stack.append((item, depth, True))
+        stack.extend((child, depth + 1, False) for child in children)
 
 
 def loads_pickle(data: bytes, source: str = "<bytes>") -> Any:
@@ -78,7 +120,7 @@ def loads_pickle(data: bytes, source: str = "<bytes>") -> Any:
         raise
     except Exception as err:  # truncated or corrupted stream: one clear error
         raise ValueError(f"{source}: not a readable pickle ({type(err).__name__}: {err})") from None
-    _check_no_object_arrays(obj, source)
+    _check_contents(obj, source)
     return obj
 
 
