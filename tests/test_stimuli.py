@@ -80,9 +80,28 @@ def test_file_without_sentences_is_refused(tmp_path, content):
         read_stimuli(path)
 
 
-def test_trailing_whitespace_line_adds_no_empty_article(tmp_path):
-    assert read_stimuli(_write(tmp_path, "a b\n   \n")) == [[["a", "b"]]]
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        # the case: with this line taken as a separator, 2 articles became 3
+        pytest.param("a b\nc\n \nd\n\ne f\n", 3, id="spaces-inside-an-article"),
+        pytest.param("a b\n\t\nc\n", 2, id="tab"),
+        pytest.param("a\n\n  \t \nb\n", 3, id="next-to-an-empty-line"),
+        pytest.param("a b\n   \n", 2, id="trailing"),
+        pytest.param("  \na b\n", 1, id="leading"),
+        pytest.param("a\r\n \r\nb\r\n", 2, id="crlf"),
+        pytest.param("a\n\u00a0\nb\n", 2, id="no-break-space"),
+    ],
+)
+def test_whitespace_only_line_is_refused(tmp_path, content, line):
+    path = _write(tmp_path, content)
+    with pytest.raises(ValueError) as err:
+        read_stimuli(path)
+    assert str(err.value) == (
+        f"{path}: line {line} holds only whitespace (spaces or tabs); articles are separated "
+        "by an empty line, and a sentence needs words"
+    )
 
 
-def test_leading_whitespace_line_is_ignored(tmp_path):
-    assert read_stimuli(_write(tmp_path, "  \na b\n")) == [[["a", "b"]]]
+def test_trailing_spaces_after_words_are_fine(tmp_path):
+    assert read_stimuli(_write(tmp_path, "a b  \n\nc\t\n")) == [[["a", "b"]], [["c"]]]

@@ -1,8 +1,10 @@
 """Reading the stimulus text: articles of sentences of whitespace-separated words.
 
-Format: plain UTF-8 text, one sentence per line, articles separated by one blank line.
+Format: plain UTF-8 text, one sentence per line, articles separated by one empty line.
 Words are whitespace tokens, exactly as they were shown to readers; punctuation stays
-attached to its word, as in eye-tracking interest areas.
+attached to its word, as in eye-tracking interest areas. A line of only spaces or tabs is
+refused wherever it stands: it looks empty but is easily typed by accident, and taking it
+as a separator would shift the index of every later article.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ def read_stimuli(path: str | os.PathLike) -> Stimuli:
     Raises
     ------
     ValueError
-        If the file is not UTF-8, holds no sentence, or an article is empty (two blank
-        lines in a row); the message names the file and the article.
+        If the file is not UTF-8, holds no sentence, a line holds only whitespace, or an
+        article is empty (two empty lines in a row); the message names the file and the
+        line or article.
     """
     path = Path(path)
     raw = path.read_bytes()
@@ -32,9 +35,15 @@ def read_stimuli(path: str | os.PathLike) -> Stimuli:
         raise ValueError(
             f"{path}: not UTF-8 text (invalid byte at offset {err.start}, line {line})"
         ) from None
-    lines = [line.split() for line in text.splitlines()]
-    # blank lines (whitespace only) before the first and after the last sentence are not
-    # article separators
+    raw_lines = text.splitlines()
+    for number, line in enumerate(raw_lines, start=1):
+        if line and not line.split():
+            raise ValueError(
+                f"{path}: line {number} holds only whitespace (spaces or tabs); articles are "
+                "separated by an empty line, and a sentence needs words"
+            )
+    lines = [line.split() for line in raw_lines]
+    # empty lines before the first and after the last sentence are not article separators
     while lines and not lines[0]:
         lines.pop(0)
     while lines and not lines[-1]:
