@@ -46,12 +46,15 @@ class UnsafePickleError(ValueError):
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase, source: str) -> None:
+    def __init__(
+        self, file: io.BufferedIOBase, source: str, allowed: frozenset[tuple[str, str]]
+    ) -> None:
         super().__init__(file)
         self._source = source
+        self._allowed = allowed
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in ALLOWED_GLOBALS:
+        if (module, name) in self._allowed:
             return super().find_class(module, name)
         raise UnsafePickleError(
             f"{self._source}: refused to unpickle {module}.{name}; only NumPy arrays, NumPy "
@@ -112,10 +115,20 @@ def _check_contents(obj: Any, source: str) -> None:
         stack.extend((child, depth + 1, False) for child in children)
 
 
-def loads_pickle(data: bytes, source: str = "<bytes>") -> Any:
-    """Unpickle ``data`` under the allow-list; ``source`` names it in errors."""
+def loads_pickle(
+    data: bytes, source: str = "<bytes>", allowed: frozenset[tuple[str, str]] | None = None
+) -> Any:
+    """Unpickle ``data`` under the allow-list; ``source`` names it in errors.
+
+    ``allowed`` narrows the (module, name) globals a caller's files may name (default
+    :data:`ALLOWED_GLOBALS`); it may only narrow it, never widen it.
+    """
+    allowed = ALLOWED_GLOBALS if allowed is None else frozenset(allowed)
+    if not allowed <= ALLOWED_GLOBALS:
+        extra = sorted(f"{m}.{n}" for m, n in allowed - ALLOWED_GLOBALS)
+        raise ValueError(f"{source}: allow-list may only narrow ALLOWED_GLOBALS, not add {extra}")
     try:
-        obj = _RestrictedUnpickler(io.BytesIO(data), source).load()
+        obj = _RestrictedUnpickler(io.BytesIO(data), source, allowed).load()
     except UnsafePickleError:
         raise
     except Exception as err:  # truncated or corrupted stream: one clear error
@@ -124,7 +137,7 @@ def loads_pickle(data: bytes, source: str = "<bytes>") -> Any:
     return obj
 
 
-def load_pickle(path: str | os.PathLike) -> Any:
-    """Unpickle a file under the allow-list of :data:`ALLOWED_GLOBALS`."""
+def load_pickle(path: str | os.PathLike, allowed: frozenset[tuple[str, str]] | None = None) -> Any:
+    """Unpickle a file under the allow-list of :data:`ALLOWED_GLOBALS` (or ``allowed``)."""
     path = Path(path)
-    return loads_pickle(path.read_bytes(), str(path))
+    return loads_pickle(path.read_bytes(), str(path), allowed)
