@@ -706,3 +706,188 @@ def test_real_release_findings(real_lengths):
         assert _check(checks, name, "all")["passed"], name
     assert _check(checks, "row_sum_max", "all")["value"] < 1 + rel.ROW_SUM_TOLERANCE
     assert all(r["passed"] for r in rel.release_label_checks(REAL, real_lengths))
+
+
+# ------------------------------------------------------ layers agree across conditions (#9)
+
+PREFIXES = dict(rel.CONDITION_PREFIXES)
+
+
+def test_check_release_layers_complete_copy(fake_release):
+    root, manifest, _ = fake_release
+    assert rel.check_release_layers(root, manifest, rel.LLAMA_30B_DIR, PREFIXES, "toy") == 3
+    # download mode: only the manifest is checked
+    assert rel.check_release_layers(None, manifest, rel.LLAMA_30B_DIR, PREFIXES, "toy") == 3
+    # a copy that holds the first layers on purpose
+    assert rel.check_release_layers(root, manifest, rel.LLAMA_30B_DIR, PREFIXES, "toy", 2) == 2
+
+
+def test_a_partial_copy_names_model_condition_and_missing_layers(fake_release):
+    """One layer file missing in one condition: each condition alone is contiguous (so
+    layers_in_dir finds 2 and 3 layers and the tables failed with a broadcast error)."""
+    root, manifest, _ = fake_release
+    _layer_path(root, 2, "instr_rb_p1").unlink()
+    assert rel.layers_in_dir(root, rel.LLAMA_30B_DIR, "instr_rb_p1") == 2
+    with pytest.raises(ValueError) as err:
+        rel.check_release_layers(root, manifest, rel.LLAMA_30B_DIR, PREFIXES, "toy")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("model toy: ")
+    assert "condition instruction: instr_rb_p1_layer*.npy missing for layers 2" in message
+    assert "condition plain" not in message
+    # the first two layers are still a consistent partial copy
+    assert rel.check_release_layers(root, manifest, rel.LLAMA_30B_DIR, PREFIXES, "toy", 2) == 2
+
+
+def test_missing_layers_of_several_conditions_are_all_named(fake_release):
+    root, manifest, _ = fake_release
+    for layer in (0, 1):
+        _layer_path(root, layer, "rb_p1").unlink()
+    _layer_path(root, 1, "instr_rb_p1").unlink()
+    with pytest.raises(ValueError, match=r"plain: rb_p1_layer\*\.npy missing for layers 0-1; "):
+        rel.check_release_layers(root, manifest, rel.LLAMA_30B_DIR, PREFIXES, "toy")
+    with pytest.raises(
+        ValueError, match=r"instruction: instr_rb_p1_layer\*\.npy missing for layers 1$"
+    ):
+        rel.check_release_layers(root, manifest, rel.LLAMA_30B_DIR, PREFIXES, "toy")
+
+
+@pytest.mark.parametrize(
+    "drop, message",
+    [
+        pytest.param(
+            ["instr_rb_p1_layer2.npy"],
+            r"condition instruction: the manifest lacks instr_rb_p1_layer\*\.npy for layers 2$",
+            id="last-layer-of-one-condition",
+        ),
+        pytest.param(
+            ["rb_p1_layer1.npy"],
+            r"condition plain: the manifest lacks rb_p1_layer\*\.npy for layers 1$",
+            id="middle-layer",
+        ),
+        pytest.param(
+            [f"instr_rb_p1_layer{k}.npy" for k in range(3)],
+            r"condition instruction: the manifest lists no instr_rb_p1_layer\*\.npy$",
+            id="whole-condition",
+        ),
+    ],
+)
+def test_manifest_layers_must_agree_across_conditions(fake_release, drop, message):
+    root, manifest, _ = fake_release
+    cut = {k: v for k, v in manifest.items() if k.rsplit("/", 1)[-1] not in drop}
+    with pytest.raises(ValueError, match=message):
+        rel.check_release_layers(root, cut, rel.LLAMA_30B_DIR, PREFIXES, "toy")
+    with pytest.raises(ValueError, match=message):
+        rel.check_release_layers(None, cut, rel.LLAMA_30B_DIR, PREFIXES, "toy")
+
+
+@pytest.mark.parametrize("n_layers", [0, 4])
+def test_n_layers_beyond_the_manifest_is_an_error(fake_release, n_layers):
+    root, manifest, _ = fake_release
+    with pytest.raises(ValueError, match=f"model toy: n_layers {n_layers} is outside 1 to 3"):
+        rel.check_release_layers(root, manifest, rel.LLAMA_30B_DIR, PREFIXES, "toy", n_layers)
+
+
+def test_spans():
+    assert rel._spans([7, 0, 1, 2, 5, 8]) == "0-2, 5, 7-8"
+    assert rel._spans([]) == ""
+
+
+@needs_release
+def test_real_copy_layers_agree_with_the_manifest():
+    manifest = checksums.read_manifest(PROJECT_MANIFEST)
+    # the shared copy holds 30 of LLaMA-30B's 60 layers on purpose: strict by default
+    with pytest.raises(ValueError, match="missing for layers 30-59"):
+        rel.check_release_layers(REAL, manifest, rel.LLAMA_30B_DIR, PREFIXES, "llama-30b")
+    assert rel.check_release_layers(REAL, manifest, rel.LLAMA_30B_DIR, PREFIXES, "l", 30) == 30
+    gpt2 = {"plain": "rb_p1"}
+    assert rel.check_release_layers(REAL, manifest, rel.GPT2_LARGE_DIR, gpt2, "gpt2-large") == 36
+
+
+# --------------------------------------------------------------- GPT-2 large (issue 11)
+
+PROJECT_MANIFEST = Path(__file__).resolve().parents[1] / "resources/release/SHA256SUMS.upstream"
+GPT2_SHAPE = (5, 31, 20, 17, 17)  # articles, max sentences, heads, max words, max words
+
+
+def _gpt2_layer(layer: int, lengths) -> np.ndarray:
+    """float32, GPT-2 large's shape: causal rows summing to 1, zero padding."""
+    rng = np.random.default_rng(1000 + layer)
+    out = np.zeros(GPT2_SHAPE, dtype=np.float32)
+    for a, article in enumerate(lengths):
+        for s, n in enumerate(article):
+            w = np.tril(rng.uniform(0.1, 1.0, (GPT2_SHAPE[2], n, n)))
+            out[a, s, :, :n, :n] = w / w.sum(-1, keepdims=True)
+    return out
+
+
+def test_gpt2_large_shaped_float32_files_load_like_llama(tmp_path):
+    """20 heads, 17-word padding, float32, plain only: nothing about LLaMA is assumed."""
+    lengths = [[17, 6, 9], [12], [16, 7], [8] * 31, [10, 11]]
+    folder = tmp_path / rel.GPT2_LARGE_DIR
+    folder.mkdir(parents=True)
+    originals = [_gpt2_layer(layer, lengths) for layer in range(2)]
+    for layer, data in enumerate(originals):
+        np.save(folder / f"rb_p1_layer{layer}.npy", data)
+    manifest = _write_manifest(tmp_path, tmp_path / "SUMS")
+    assert rel.layers_in_dir(tmp_path, rel.GPT2_LARGE_DIR, "rb_p1") == 2
+    assert rel.layers_in_manifest(manifest, rel.GPT2_LARGE_DIR, "rb_p1") == 2
+    plain = {"plain": "rb_p1"}
+    assert rel.check_release_layers(tmp_path, manifest, rel.GPT2_LARGE_DIR, plain, "g") == 2
+    attention, checks = rel.load_release_attention(
+        tmp_path, rel.GPT2_LARGE_DIR, "rb_p1", lengths, "gpt2-large", "plain"
+    )
+    assert (attention.n_layers, attention.n_heads) == (2, 20)
+    assert attention.attrs["release_shape"] == list(GPT2_SHAPE)
+    assert _check(checks, "n_heads", "all")["detail"].endswith("float32")
+    for a, article in enumerate(lengths):
+        for s, n in enumerate(article):
+            got = attention.sentences[a][s]
+            assert got.dtype == np.float16 and got.shape == (2, 20, n, n)
+            expected = np.stack([o[a, s, :, :n, :n] for o in originals]).astype(np.float16)
+            np.testing.assert_array_equal(got, expected)
+    failed = [r["check"] for r in checks if not r["passed"]]
+    assert failed == []
+    # rows sum to 1 (GPT-2 keeps no BOS column to drop), within float32 rounding
+    assert abs(_check(checks, "row_sum_mean", "all")["value"] - 1) < 1e-6
+    write_attention(tmp_path / "g.h5", attention)
+    back = read_attention(tmp_path / "g.h5")
+    np.testing.assert_array_equal(back.sentences[0][0], attention.sentences[0][0])
+
+
+@needs_release
+def test_project_manifest_holds_the_gpt2_and_fmri_lines_of_upstream():
+    project = checksums.read_manifest(PROJECT_MANIFEST)
+    upstream = checksums.read_manifest(SHARED_RELEASE / "SHA256SUMS.upstream")
+    assert project == upstream
+    gpt2 = [k for k in project if k.startswith(rel.GPT2_LARGE_DIR + "/")]
+    assert len(gpt2) == 36
+    assert rel.layers_in_manifest(project, rel.GPT2_LARGE_DIR, "rb_p1") == 36
+    assert sum("/roi_activations/" in k for k in project) == 10
+
+
+@needs_release
+def test_real_gpt2_large_loads_and_its_findings(tmp_path, real_lengths):
+    """Two real GPT-2 large layers through the same loader (findings recorded in README)."""
+    manifest = checksums.read_manifest(PROJECT_MANIFEST)
+    files = [rel.attention_relpath(rel.GPT2_LARGE_DIR, "rb_p1", k) for k in range(2)]
+    checksums.verify_files(REAL, manifest, files)
+    attention, checks = rel.load_release_attention(
+        REAL, rel.GPT2_LARGE_DIR, "rb_p1", real_lengths, "gpt2-large", "plain", n_layers=2
+    )
+    assert (attention.n_layers, attention.n_heads) == (2, 20)
+    assert attention.attrs["release_shape"] == list(GPT2_SHAPE)
+    originals = [np.load(REAL / f) for f in files]
+    assert originals[0].dtype == np.float32
+    for a, article in enumerate(real_lengths):
+        for s, n in enumerate(article):
+            expected = np.stack([o[a, s, :, :n, :n] for o in originals]).astype(np.float16)
+            np.testing.assert_array_equal(attention.sentences[a][s], expected)
+    # the GPT-2 files imply more words than the human matrices in 147 of 148 sentences
+    # (1 to 7 more; 9 sentences fill all 17 rows): reported, not repaired
+    mismatch = _check(checks, "length_mismatch", "all")
+    assert mismatch["value"] == 147 and not mismatch["passed"]
+    assert "article 0 sentence 0: 7 words in the human data, [8]" in mismatch["detail"]
+    for name in ("causal_upper_nonzero", "value_outside_0_1", "zero_rows", "row_sum_above_1"):
+        assert _check(checks, name, "all")["passed"], name
+    assert abs(_check(checks, "row_sum_mean", "all")["value"] - 1) < 1e-6

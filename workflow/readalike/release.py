@@ -14,7 +14,10 @@ Release layout (paths relative to the repository root)
         the trivial patterns as nested lists of 0/1 ints, same nesting.
     ``model_attention/<family>/<size>/{rb,instr_rb}_p1_layer{L}.npy``
         one file per layer: ``(articles, max_sentences, heads, max_words, max_words)``
-        float16 word-level attention, zero-padded past each sentence's real length;
+        word-level attention, zero-padded past each sentence's real length; dtype, heads,
+        depth and padding differ between models and are read from the files (LLaMA-30B:
+        float16, 52 heads, 60 layers, 16 words; GPT-2 large: float32, 20 heads, 36 layers,
+        17 words, plain condition only);
         ``rb`` = sentence read alone (plain), ``instr_rb`` = after an instruction prefix.
 
 The flow is: :func:`needed_files` lists what a run needs,
@@ -62,6 +65,7 @@ READING_BRAIN_GROUPS: dict[str, str] = {"p1": "L1", "p2": "L2"}
 CONDITION_PREFIXES: dict[str, str] = {"plain": "rb_p1", "instruction": "instr_rb_p1"}
 TRIVIAL_PATTERNS = ("self", "prev", "start")
 LLAMA_30B_DIR = "model_attention/llama/30B"
+GPT2_LARGE_DIR = "model_attention/gpt2/large"
 
 #: ``n_readers`` stored for release data. The release holds group means only, with no
 #: reader count, so the count is recorded as unknown rather than guessed. (Observation,
@@ -127,6 +131,119 @@ def layers_in_manifest(manifest: Mapping[str, str], model_rel_dir: str, file_pre
     pattern = re.compile(rf"^{re.escape(prefix + file_prefix)}_layer(\d+)\.npy$")
     layers = [int(m.group(1)) for rel in manifest if (m := pattern.match(rel))]
     return _contiguous_layers(layers, f"manifest under {prefix}", file_prefix)
+
+
+def _layer_numbers(names: Iterable[str], prefix: str) -> set[int]:
+    pattern = re.compile(rf"^{re.escape(prefix)}_layer(\d+)\.npy$")
+    return {int(m.group(1)) for name in names if (m := pattern.match(name))}
+
+
+def _spans(layers: Iterable[int]) -> str:
+    """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2, 5, 7-8"``."""
+    out: list[list[int]] = []
+    for k in sorted(layers):
+        if out and k == out[-1][1] + 1:
+            out[-1][1] = k
+        else:
+            out.append([k, k])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in out)
+
+
+def check_release_layers(
+    release_dir: str | os.PathLike | None,
+    manifest: Mapping[str, str],
+    model_rel_dir: str,
+    prefixes: Mapping[str, str],
+    model: str = "",
+    n_layers: int | None = None,
+) -> int:
+    """The one layer count of a released model, the same for every condition and the manifest.
+
+    A partial copy (one layer file missing in one condition) would otherwise be read with
+    fewer layers in that condition, and every table comparing conditions would fail with a
+    raw broadcast error or, worse, use the shorter list.
+
+    Parameters
+    ----------
+    release_dir
+        Root of the local copy, or None where the files are yet to be downloaded (then only
+        the manifest is checked).
+    manifest
+        Release path -> SHA-256 (:func:`readalike.checksums.read_manifest`).
+    model_rel_dir
+        The model's folder in the release, e.g. :data:`LLAMA_30B_DIR`.
+    prefixes
+        Condition -> file prefix, e.g. ``{"plain": "rb_p1", "instruction": "instr_rb_p1"}``.
+    model
+        Model name, for errors.
+    n_layers
+        Layers ``0..n_layers-1`` the run uses, for a copy that holds only the first layers
+        on purpose (this project's shared copy holds 30 of LLaMA-30B's 60); default: every
+        layer the manifest lists.
+
+    Returns
+    -------
+    int
+        The number of layers to read in every condition.
+
+    Raises
+    ------
+    ValueError
+        One line naming the model, the condition(s) and the missing layers: a condition the
+        manifest lists no layer for, manifest layers that are not contiguous from 0 or differ
+        between conditions, ``n_layers`` beyond the manifest, or layer files missing from
+        the local copy.
+    """
+    label = f"model {model or model_rel_dir}"
+    if not prefixes:
+        raise ValueError(f"{label}: no condition to check")
+    prefix_dir = model_rel_dir.rstrip("/") + "/"
+    listed = {
+        condition: _layer_numbers(
+            (rel[len(prefix_dir) :] for rel in manifest if rel.startswith(prefix_dir)), prefix
+        )
+        for condition, prefix in prefixes.items()
+    }
+    union = set().union(*listed.values())
+    problems = []
+    for condition, layers in listed.items():
+        prefix = prefixes[condition]
+        if not layers:
+            problems.append(f"condition {condition}: the manifest lists no {prefix}_layer*.npy")
+            continue
+        missing = (set(range(max(union) + 1)) - layers) if union else set()
+        if missing:
+            problems.append(
+                f"condition {condition}: the manifest lacks {prefix}_layer*.npy for layers "
+                f"{_spans(missing)}"
+            )
+    if problems:
+        raise ValueError(f"{label} under {prefix_dir}: " + "; ".join(problems))
+    in_manifest = max(union) + 1
+    if n_layers is None:
+        n_layers = in_manifest
+    elif not 1 <= n_layers <= in_manifest:
+        raise ValueError(
+            f"{label}: n_layers {int(n_layers)} is outside 1 to {in_manifest}, the layers the "
+            f"manifest lists under {prefix_dir}"
+        )
+    if release_dir is None:
+        return int(n_layers)
+    folder = Path(release_dir) / model_rel_dir
+    names = [p.name for p in folder.glob("*.npy")] if folder.is_dir() else []
+    expected = set(range(n_layers))
+    for condition, prefix in prefixes.items():
+        missing = expected - _layer_numbers(names, prefix)
+        if missing:
+            problems.append(
+                f"condition {condition}: {prefix}_layer*.npy missing for layers {_spans(missing)}"
+            )
+    if problems:
+        raise ValueError(
+            f"{label}: {folder} does not hold layers 0-{n_layers - 1} of every condition ("
+            f"{in_manifest} in the manifest): " + "; ".join(problems)
+        )
+    return int(n_layers)
 
 
 def needed_files(
@@ -621,9 +738,11 @@ def load_release_attention(
     Returns
     -------
     attention : AttentionSet
-        ``sentences[a][s]``: ``(n_layers, n_heads, n_words, n_words)`` float16, the files'
-        values sliced to the real length (not renormalised: rows sum below 1 because
-        the authors dropped BOS / prefix columns).
+        ``sentences[a][s]``: ``(n_layers, n_heads, n_words, n_words)`` float16 (the
+        attention format; float32 files such as GPT-2 large's are rounded to float16, a
+        relative error below 2**-11 in the normal range), the files' values sliced to the
+        real length (not renormalised: LLaMA-30B's rows sum below 1 because the authors
+        dropped BOS / prefix columns).
     checks : list of dict
         Tidy rows (:data:`CHECK_COLUMNS`), per layer and over ``"all"`` layers: the
         :data:`FAULT_CHECKS` (sentences whose attention implies another word count,
