@@ -239,3 +239,19 @@ def test_a_killed_write_is_cleaned_by_the_next(tmp_path):
     assert left.startswith(".table.tsv.") and left.endswith(".tmp.tsv")
     write_tsv(pd.DataFrame({"a": [1]}), target, synthetic=True)
     assert _files(tmp_path) == ["table.tsv"]
+
+
+def test_h5py_core_driver_disk_full_is_recognised(tmp_path, monkeypatch):
+    # what h5py's core driver raised on a real full tmpfs when the file was closed
+    from readalike.outputs import NoSpaceError
+
+    _fake_disk(monkeypatch, free=0)
+    message = (
+        "Can't decrement id ref count (write to backing store failed: time = ...\n"
+        ", filename = 'x.h5', file descriptor = 3, errno = 28, error message = 'No space "
+        "left on device', ptr = 0x0, total write size = 134144)"
+    )
+    with pytest.raises(NoSpaceError, match=r"a\.h5: disk full after writing 0 B of it; 0 B free"):
+        with atomic_path(tmp_path / "a.h5"):
+            raise RuntimeError(message)
+    assert _files(tmp_path) == []
