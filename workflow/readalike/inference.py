@@ -191,8 +191,9 @@ def welch_one_sided(a, b) -> TestResult:
 
     Notes
     -----
-    ``readalike.attribution.welch_one_sided`` is the scalar version used by Study B
-    (instruction sensitivity); this is the one Study A uses.
+    Study B has a scalar ``welch_one_sided`` of its own (``readalike.instruction_focus``,
+    instruction vs base) that raises below two values; this one, vectorised and NaN-aware,
+    is the one Study A uses.
     """
     a, b = _pair(a, b)
     n_a, mean_a, var_a = _moments(a)
