@@ -20,11 +20,78 @@ def demo() -> dict:
 
 
 def test_demo_config_passes_and_gets_defaults(demo):
-    del demo["analysis"], demo["extraction"]
+    del demo["analysis"], demo["extraction"], demo["measures"], demo["zoo"]["threads"]
+    del demo["reading"]["seed"]
     cfg = check_config(demo, REPO)
-    assert cfg["analysis"] == {"layer_block": 8, "shuffle_seed": 0, "shuffled_heldout_max": 0.01}
-    assert cfg["extraction"] == {"batch_size": 8}
+    assert cfg["analysis"] == {
+        "layer_block": 8,
+        "shuffle_seed": 0,
+        "shuffled_heldout_max": 0.01,
+        "copy_r2_max": 0.999,
+    }
+    assert cfg["extraction"] == {"batch_size": 8, "threads": 1}
+    assert cfg["measures"] == ["num", "dur"]
+    assert cfg["zoo"]["threads"] == 1
+    assert cfg["reading"]["seed"] == 0
+    assert cfg["release_download"] is False
     assert [m["name"] for m in cfg["models"]] == ["tiny-s", "tiny-m", "tiny-l", "tiny-s-instruct"]
+    assert "analysis" not in demo  # the caller's config is left as it was
+
+
+def test_defaults_never_override_given_values(demo):
+    demo["analysis"] = {"layer_block": 3}
+    demo["models"][0]["device"] = "cuda"
+    cfg = check_config(demo, REPO)
+    assert cfg["analysis"]["layer_block"] == 3
+    assert cfg["analysis"]["shuffle_seed"] == 0
+    assert cfg["models"][0]["device"] == "cuda"
+    assert cfg["models"][1]["device"] == "cpu"
+
+
+def test_model_defaults_follow_size_and_zoo_kind(demo):
+    demo["models"].append(_hub_model(name="big", hub_id="org/big", params_b=7))
+    cfg = check_config(demo, REPO)
+    models = {m["name"]: m for m in cfg["models"]}
+    # tiny models run in float32 on a CPU; a 7B model is loaded (and sized) in bfloat16
+    assert models["tiny-s"]["dtype"] == "float32"
+    assert models["big"]["dtype"] == "bfloat16"
+    assert extraction_resources(models["big"]) == extraction_resources(
+        {"params_b": 7, "dtype": "bfloat16"}
+    )
+    # a zoo model trained from scratch and a tuned one get their own training defaults
+    assert {k: models["tiny-m"]["zoo"][k] for k in ("lr", "batch_size", "max_len")} == {
+        "lr": 3e-3,
+        "batch_size": 16,
+        "max_len": 64,
+    }
+    # the demo gives tiny-s-instruct lr 0.0015; batch size and length are defaults
+    assert {k: models["tiny-s-instruct"]["zoo"][k] for k in ("lr", "batch_size", "max_len")} == {
+        "lr": 1.5e-3,
+        "batch_size": 8,
+        "max_len": 256,
+    }
+
+
+def test_every_schema_default_is_valid_for_its_key():
+    # a default the schema itself would refuse would pass unnoticed, since the user never
+    # wrote it: validate each default against its own property schema
+    import jsonschema
+
+    from readalike.config import load_schema
+
+    def walk(schema, where):
+        for name, sub in schema.get("properties", {}).items():
+            if "default" in sub:
+                jsonschema.Draft202012Validator(sub).validate(sub["default"])
+                found.append(f"{where}.{name}")
+            walk(sub, f"{where}.{name}")
+        if isinstance(schema.get("items"), dict):
+            walk(schema["items"], f"{where}[]")
+
+    found = []
+    walk(load_schema(), "config")
+    assert "config.analysis.layer_block" in found
+    assert "config.models[].device" in found
 
 
 def test_release_config_passes():
@@ -113,7 +180,36 @@ BAD = [
         ["config:", "'run'", "required"],
         id="missing-run",
     ),
+    # results/<run>/ and logs/<run>/ must stay inside results/ and logs/
+    pytest.param(
+        _set(["run"], ".."),
+        ["config.run:", "'..'", "not a plain name", "not only dots"],
+        id="run-dot-dot",
+    ),
+    pytest.param(_set(["run"], "."), ["config.run:", "'.'", "not a plain name"], id="run-dot"),
+    pytest.param(
+        _set(["run"], "../elsewhere"),
+        ["config.run:", "'../elsewhere'", "not a plain name"],
+        id="run-with-slash",
+    ),
+    pytest.param(_set(["run"], ""), ["config.run:", "not a plain name"], id="run-empty"),
+    pytest.param(
+        lambda c: c["models"][0]["zoo"].pop("n_heads"),
+        ["config.models[0].zoo:", "needs n_heads"],
+        id="zoo-model-without-architecture",
+    ),
+    pytest.param(
+        _set(["models", 3, "zoo", "hidden_size"], 32),
+        ["config.models[3].zoo:", "hidden_size", "tune_from"],
+        id="tuned-zoo-model-with-architecture",
+    ),
 ]
+
+
+@pytest.mark.parametrize("name", ["demo", "run.2", "..x", "a-b_c", "...a"])
+def test_plain_run_names_pass(demo, name):
+    demo["run"] = name
+    assert check_config(demo, REPO)["run"] == name
 
 
 @pytest.mark.parametrize(("edit", "expected"), BAD)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from readalike.divergence import mean_js, part_means, row_normalise, rowwise_js
+from readalike.divergence import depth_quarter_means, mean_js, row_normalise, rowwise_js
 from readalike.pairs import pair_index
 
 # Row 1 of a 2-word sentence: A = [0.2, 0.2] -> p = [1/2, 1/2]; B = [0.3, 0.1] -> q = [3/4, 1/4];
@@ -55,8 +55,9 @@ def test_pooled_mean_weighs_rows_not_sentences():
     assert js == pytest.approx(JS_BY_HAND / 3)
 
 
-def test_part_means_average_layers_of_each_quarter():
+def test_depth_quarter_means_average_layers_of_each_quarter():
+    # six layers: quarters 0 0 1 2 2 3
     values = np.arange(6, dtype=float)[:, None] * np.ones((1, 2))
-    parts, means = part_means(values)
-    assert parts.tolist() == [0, 1, 2, 3]
+    quarters, means = depth_quarter_means(values)
+    assert quarters.tolist() == [0, 1, 2, 3]
     assert means[:, 0].tolist() == [0.5, 2.0, 3.5, 5.0]

@@ -57,7 +57,7 @@ def _divergence() -> pd.DataFrame:
             for cond in ("plain", "instruction")
             for part in range(4)
         ],
-        columns=["comparison", "model_a", "model_b", "condition", "part", "js", "n_rows"],
+        columns=["comparison", "model_a", "model_b", "condition", "depth_quarter", "js", "n_rows"],
     )
 
 

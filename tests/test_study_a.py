@@ -1,11 +1,12 @@
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from readalike.formats import AttentionSet, SaccadeSet, write_attention, write_saccades
 from readalike.study_a import (
+    CONTROL_COLUMNS,
+    CONTROLS,
     controls_table,
     divergence_table,
     instruction_sensitivity_table,
@@ -188,12 +189,12 @@ def test_divergence_of_identical_models_is_zero(tmp_path, corpus):
         "model_a",
         "model_b",
         "condition",
-        "part",
+        "depth_quarter",
         "js",
         "n_rows",
     ]
     # 3 layers in quarters floor(4 l / 3) = 0, 1, 2: part 3 is empty and absent
-    assert table["part"].tolist() == [0, 1, 2]
+    assert table["depth_quarter"].tolist() == [0, 1, 2]
     np.testing.assert_allclose(table["js"], 0, atol=1e-12)
     # rows with a query word i >= 1: (2-1) + (3-1) + (4-1) + (2-1) = 7
     assert table["n_rows"].tolist() == [7, 7, 7]
@@ -222,12 +223,12 @@ def test_models_of_different_depth_compared_by_quarters(tmp_path):
         ),
     }
     table = divergence_table([("scaling", "small", "big")], paths)
-    assert table["part"].tolist() == [0, 1, 2, 3]
+    assert table["depth_quarter"].tolist() == [0, 1, 2, 3]
     np.testing.assert_allclose(table["js"], 0, atol=1e-15)
     assert table["n_rows"].tolist() == [7] * 4
     # the first layer of each pair alone is not the quarter's mean
     table = divergence_table([("scaling", "big", "first")], paths)
-    assert table["part"].tolist() == [0, 1, 2, 3]
+    assert table["depth_quarter"].tolist() == [0, 1, 2, 3]
     assert (table["js"] > 1e-4).all()
 
 
@@ -245,7 +246,7 @@ def test_js_by_hand_on_a_two_word_sentence(tmp_path):
     # KL(q||m) = 0.25 ln(2/3) + 0.75 ln(1.2) = 0.035375; JS = 0.033822 nats
     kl_p = 0.5 * math.log(0.5 / 0.375) + 0.5 * math.log(0.5 / 0.625)
     kl_q = 0.25 * math.log(0.25 / 0.375) + 0.75 * math.log(0.75 / 0.625)
-    assert table["part"].tolist() == [0]
+    assert table["depth_quarter"].tolist() == [0]
     assert table["n_rows"].tolist() == [1]
     assert table["js"][0] == pytest.approx(0.5 * (kl_p + kl_q), abs=1e-12)
     assert table["js"][0] == pytest.approx(0.033822, abs=1e-6)
@@ -287,41 +288,129 @@ def test_instruction_sensitivity_needs_plain(corpus):
         instruction_sensitivity_table("m", {"instruction": att_path})
 
 
-def test_controls_pass_on_unrelated_noise(corpus):
+def _heldout_r2_by_hand(x, y, article):
+    """Leave-one-article-out R2 with numpy lstsq: pooled SSE over the grand-mean SST."""
+    design = np.column_stack([np.ones(y.size), x])
+    sse = 0.0
+    for a in np.unique(article):
+        beta = np.linalg.lstsq(design[article != a], y[article != a], rcond=None)[0]
+        sse += ((y[article == a] - design[article == a] @ beta) ** 2).sum()
+    return 1 - sse / ((y - y.mean()) ** 2).sum()
+
+
+def test_controls_table_lists_each_check_with_what_it_catches(corpus):
     att_path, _, humans, _ = corpus
     table = controls_table({"m": att_path}, humans, MEASURES, seed=0, block_size=2)
-    assert list(table.columns) == [
-        "check",
-        "model",
-        "group",
-        "measure",
-        "value",
-        "threshold",
-        "passed",
-        "detail",
+    assert list(table.columns) == list(CONTROL_COLUMNS)
+    per_target = [
+        "shuffled_resemblance",
+        "shuffled_attention_across_sentences",
+        "heads_beat_trivial_patterns",
+        "human_not_attention",
     ]
-    assert table["check"].tolist() == ["js_self"] + ["shuffled_resemblance"] * 4 + [
-        "trivial_self_r2"
-    ]
-    assert table["passed"].all(), table[["check", "value", "threshold"]]
+    assert table["check"].tolist() == ["js_self"] + per_target * 4 + ["trivial_self_r2"]
+    assert table["kind"].tolist() == [CONTROLS[c][0] for c in table["check"]]
+    assert set(table["kind"]) == {"sanity", "null", "claim"}
+    assert table["catches"].str.len().gt(20).all()
     checks = table.set_index(["check", "group", "measure"])
+    # the two sanity checks hold on any data
     assert checks.loc[("js_self", "", ""), "value"] == pytest.approx(0, abs=1e-12)
     assert checks.loc[("trivial_self_r2", "", ""), "value"] == pytest.approx(1, abs=1e-9)
+    assert table.query("kind == 'sanity'")["passed"].all()
     assert "chance K/(P-1) = 0.09524" in checks.loc[("shuffled_resemblance", "L1", "num"), "detail"]
+    # unrelated noise: within-sentence shuffles fall to chance, nothing looks like a copy
+    assert table.query("check == 'shuffled_resemblance'")["passed"].all()
+    assert table.query("check == 'human_not_attention'")["passed"].all()
+
+
+def test_controls_across_sentences_and_trivial_baseline_equal_lstsq_by_hand(corpus):
+    # LENGTHS [[2, 3], [4, 2]]: the two 2-word sentences (article 0 and article 1) are the
+    # only ones of equal length, so the shuffle swaps them whatever the seed and leaves the
+    # 3- and 4-word sentences out
+    att_path, attention, humans, matrices = corpus
+    table = controls_table({"m": att_path}, humans, ["num"], seed=5, block_size=2)
+    x = _pairs(attention)  # (3 layers, 2 heads, 22 pairs)
+    first, last = np.arange(0, 3), np.arange(19, 22)
+    swapped = np.concatenate([x[..., last], x[..., first]], axis=-1)
+    article = np.repeat([0, 1], [3, 3])
+    full_article = np.repeat([0, 1], [3 + 6, 10 + 3])
+    row_of = np.concatenate([np.repeat(np.arange(n), np.arange(n) + 1) for n in (2, 3, 4, 2)])
+    col_of = np.concatenate(
+        [np.concatenate([np.arange(i + 1) for i in range(n)]) for n in (2, 3, 4, 2)]
+    )
+    patterns = np.column_stack([col_of == row_of, col_of == row_of - 1, col_of == 0]).astype(float)
+    for group in ("L1", "L2"):
+        y = _pairs(matrices[group]["num"])
+        checks = table.query("group == @group").set_index("check")
+        y_kept = np.concatenate([y[first], y[last]])
+        across = max(_heldout_r2_by_hand(swapped[layer].T, y_kept, article) for layer in range(3))
+        assert checks.loc["shuffled_attention_across_sentences", "value"] == pytest.approx(
+            across, abs=1e-9
+        )
+        assert "2 of 4 sentences" in checks.loc["shuffled_attention_across_sentences", "detail"]
+        heads = max(_heldout_r2_by_hand(x[layer].T, y, full_article) for layer in range(3))
+        baseline = _heldout_r2_by_hand(patterns, y, full_article)
+        row = checks.loc["heads_beat_trivial_patterns"]
+        assert row["value"] == pytest.approx(heads, abs=1e-9)
+        assert row["threshold"] == pytest.approx(baseline, abs=1e-9)
+        assert row["passed"] == (heads > baseline)
 
 
 def test_controls_flag_a_human_matrix_that_copies_attention(tmp_path):
-    # a human matrix equal to head 0 of the only layer: the unshuffled resemblance is 1, and
-    # the detail reports it next to the shuffled one
+    # a human matrix equal to head 0 of the only layer: the layer's heads fit it exactly, so
+    # human_not_attention fails (in-sample R2 1 >= 0.999)
     rng = np.random.default_rng(2)
     attention = _random_attention(rng, layers=1, heads=2)
     att_path = _write_attention(tmp_path / "m.h5", attention)
-    copy = {
-        m: [[s[0, 0].astype(np.float64) for s in article] for article in attention]
-        for m in ("num",)
-    }
+    copy = {"num": [[s[0, 0].astype(np.float64) for s in article] for article in attention]}
     write_saccades(tmp_path / "h.h5", SaccadeSet("L1", 1, "test", False, copy))
     table = controls_table({"m": att_path}, {"L1": tmp_path / "h.h5"}, ["num"])
-    detail = table.set_index("check").loc["shuffled_resemblance", "detail"]
-    assert detail.endswith("vs unshuffled 1")
-    assert isinstance(table, pd.DataFrame)
+    checks = table.set_index("check")
+    assert checks.loc["human_not_attention", "value"] == pytest.approx(1, abs=1e-9)
+    assert not checks.loc["human_not_attention", "passed"]
+    assert checks.loc["shuffled_resemblance", "detail"].endswith("vs unshuffled 1")
+    # the copy is fitted exactly out of sample too, which no trivial pattern does
+    assert checks.loc["heads_beat_trivial_patterns", "value"] == pytest.approx(1, abs=1e-9)
+    assert checks.loc["heads_beat_trivial_patterns", "passed"]
+
+
+def _positional_attention(lengths):
+    """Head 0 attends to the word itself, head 1 to the previous word (word 0 to itself)."""
+    sentences = []
+    for article in lengths:
+        out = []
+        for n in article:
+            m = np.zeros((1, 2, n, n), dtype=np.float16)
+            m[0, 0] = np.eye(n)
+            m[0, 1, 0, 0] = 1
+            m[0, 1, np.arange(1, n), np.arange(n - 1)] = 1
+            out.append(m)
+        sentences.append(out)
+    return sentences
+
+
+def test_controls_fail_when_resemblance_is_only_word_position(tmp_path):
+    # readers who always move to the previous word, and heads that attend by position only:
+    # attention from another sentence of the same length predicts them as well as the
+    # sentence's own, so the across-sentence control fails; and the previous-word pattern
+    # fits them exactly (held-out R2 1), which the heads (whose word-0 row differs) cannot
+    # beat, so the trivial-baseline claim fails too
+    lengths = [[3, 3, 4], [3, 4], [3, 3]]
+    att_path = _write_attention(tmp_path / "m.h5", _positional_attention(lengths))
+    readers = {
+        "num": [
+            [np.eye(n, k=-1) + 0.01 * np.eye(n) * (a + 1) for n in article]
+            for a, article in enumerate(lengths)
+        ]
+    }
+    write_saccades(tmp_path / "h.h5", SaccadeSet("L1", 1, "test", False, readers))
+    table = controls_table({"m": att_path}, {"L1": tmp_path / "h.h5"}, ["num"])
+    checks = table.set_index("check")
+    across = checks.loc["shuffled_attention_across_sentences"]
+    assert across["value"] > 0.5
+    assert not across["passed"]
+    assert "7 of 7 sentences" in across["detail"]
+    trivial_row = checks.loc["heads_beat_trivial_patterns"]
+    assert trivial_row["kind"] == "claim"
+    assert not trivial_row["passed"]
+    assert checks.loc["shuffled_resemblance", "passed"]

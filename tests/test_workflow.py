@@ -24,7 +24,15 @@ pytestmark = pytest.mark.workflow
 COLUMNS = {
     "human_resemblance": ["model", "group", "measure", "layer", "r2", "r2_heldout"],
     "trivial_reliance": ["model", "layer", "r2", "n_constant_heads"],
-    "divergence": ["comparison", "model_a", "model_b", "condition", "part", "js", "n_rows"],
+    "divergence": [
+        "comparison",
+        "model_a",
+        "model_b",
+        "condition",
+        "depth_quarter",
+        "js",
+        "n_rows",
+    ],
     "instruction_sensitivity": ["model", "layer", "js_instruction", "js_control", "note"],
     "controls": ["check", "model", "group", "measure", "value", "threshold", "passed", "detail"],
     "replication_summary": [
@@ -76,7 +84,7 @@ FIGURES = [
     "resemblance_by_layer",
     "trivial_reliance_by_layer",
     "instruction_sensitivity_by_layer",
-    "divergence_by_part",
+    "divergence_by_depth_quarter",
     "replication_by_group",
     "instruction_scores_by_source",
     "attribution_heatmap",
@@ -141,7 +149,7 @@ def test_default_workflow_tables(demo_run):
 
     divergence = _table(run, "divergence")
     assert set(divergence["condition"]) == {"plain", "instruction", "control"}
-    assert set(divergence["part"]) == {0, 1, 2, 3}
+    assert set(divergence["depth_quarter"]) == {0, 1, 2, 3}
     assert divergence["js"].between(0, np.log(2)).all()
     assert (divergence["js"] > 0).all()
 
@@ -193,7 +201,7 @@ def test_rerun_does_nothing_and_one_figure_rebuilds_alone(demo_run):
     again = _snakemake(demo_run, "-n")
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
-    figure = demo_run / "results" / "demo" / "figures" / "divergence_by_part.png"
+    figure = demo_run / "results" / "demo" / "figures" / "divergence_by_depth_quarter.png"
     figure.unlink()
     rebuilt = _snakemake(demo_run, str(figure.relative_to(demo_run)))
     assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]

@@ -187,7 +187,15 @@ def test_instruction_tuning_lowers_the_response_loss(tmp_path, tiny_model):
     base, _ = tiny_model
     pairs = zoo.read_instruction_pairs(DEMO / "instruction_pairs.tsv")[:12]
     stats = zoo.instruction_tune(
-        base, tmp_path / "instruct", pairs, steps=15, lr=5e-3, seed=0, n_threads=1
+        base,
+        tmp_path / "instruct",
+        pairs,
+        steps=15,
+        lr=5e-3,
+        seed=0,
+        batch_size=8,
+        max_len=256,
+        n_threads=1,
     )
     assert stats["final_loss"] < stats["initial_loss"] - 0.5
     tuned = AutoModelForCausalLM.from_pretrained(tmp_path / "instruct")

@@ -10,6 +10,7 @@ before the first job.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import re
@@ -22,13 +23,21 @@ import yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 
-DEFAULTS: dict[str, Any] = {
-    "measures": ["num", "dur"],
-    "conditions": {"plain": ""},
-    "comparisons": {},
-    "extraction": {"batch_size": 8},
-    "analysis": {"layer_block": 8, "shuffle_seed": 0, "shuffled_heldout_max": 0.01},
+#: Defaults that depend on another value of the same entry, so that the schema (whose
+#: ``default`` keywords hold every other default) cannot state them: a model's dtype follows
+#: its size, and a zoo model's training settings follow whether it is trained from scratch
+#: or instruction-tuned from another zoo model (``tune_from``).
+MODEL_DEFAULTS: dict[str, Any] = {
+    "dtype_small": "float32",  # under SMALL_MODEL_B billion parameters (CPU, demo zoo)
+    "dtype_large": "bfloat16",
+    "zoo_train": {"lr": 3e-3, "batch_size": 16, "max_len": 64},
+    "zoo_tune": {"lr": 1e-3, "batch_size": 8, "max_len": 256},
 }
+#: Models under this many billion parameters run on a CPU in float32.
+SMALL_MODEL_B = 0.5
+
+#: Architecture keys of a zoo model trained from scratch (a tuned one inherits its base's).
+ZOO_ARCHITECTURE = ("hidden_size", "n_layers", "n_heads", "intermediate_size")
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -61,17 +70,53 @@ def validate_schema(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"{where}: unknown key {', '.join(map(repr, extra))}")
     if err.validator == "required":
         raise ConfigError(f"{where}: {err.message}")
+    if err.validator == "pattern" and list(err.path) == ["run"]:
+        # results/<run>/ and logs/<run>/: '..' or a slash would write outside them
+        raise ConfigError(
+            f"{where}: {err.instance!r} is not a plain name (letters, digits, '-', '_', '.', "
+            "not only dots); outputs go to results/<run>/"
+        )
     raise ConfigError(f"{where}: {err.message}")
 
 
+def _setting_defaults(validator_class):
+    """A validator class that fills in each property's schema ``default`` as it validates.
+
+    The jsonschema recipe (and what ``snakemake.utils.validate(..., set_default=True)``
+    does): the default is set before the property is validated, so a section that defaults
+    to ``{}`` is then filled with its own properties' defaults.
+    """
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if validator.is_type(instance, "object"):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_DefaultingValidator = _setting_defaults(jsonschema.Draft202012Validator)
+
+
 def with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``config`` with the optional sections filled in."""
-    out = dict(config)
-    for key, value in DEFAULTS.items():
-        if isinstance(value, dict):
-            out[key] = {**value, **dict(out.get(key) or {})}
-        else:
-            out.setdefault(key, value)
+    """A deep copy of a schema-valid ``config`` with every default filled in.
+
+    Schema defaults (``default:`` in ``config.schema.yaml``) first, then the per-model
+    defaults of :data:`MODEL_DEFAULTS`. Rules and scripts read the result only, so every
+    default has this one home.
+    """
+    out = copy.deepcopy(dict(config))
+    _DefaultingValidator(load_schema()).validate(out)
+    for model in out["models"]:
+        small = float(model["params_b"]) < SMALL_MODEL_B
+        model.setdefault("dtype", MODEL_DEFAULTS["dtype_small" if small else "dtype_large"])
+        if "zoo" in model:
+            kind = "zoo_tune" if "tune_from" in model["zoo"] else "zoo_train"
+            for key, value in MODEL_DEFAULTS[kind].items():
+                model["zoo"].setdefault(key, value)
     return out
 
 
@@ -121,8 +166,10 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
                 f"config.models[{i}].hub_id: {model['hub_id']!r} is not a hub id (owner/name); "
                 "a local checkpoint goes under 'path'"
             )
-        elif source == "zoo" and "zoo" not in cfg:
-            raise ConfigError(f"config.models[{i}].zoo: needs a top-level 'zoo' section")
+        elif source == "zoo":
+            if "zoo" not in cfg:
+                raise ConfigError(f"config.models[{i}].zoo: needs a top-level 'zoo' section")
+            _check_zoo_model(model["zoo"], f"config.models[{i}].zoo")
         elif source == "release":
             if "release_dir" not in cfg:
                 raise ConfigError(f"config.models[{i}].release: needs 'release_dir'")
@@ -202,21 +249,111 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
     return cfg
 
 
-def gradient_resources(model: Mapping[str, Any]) -> dict[str, int]:
+def _check_zoo_model(spec: Mapping[str, Any], where: str) -> None:
+    """A zoo model is trained from scratch (architecture given) or tuned (``tune_from``)."""
+    given = [k for k in ZOO_ARCHITECTURE if k in spec]
+    if "tune_from" in spec:
+        if given:
+            raise ConfigError(
+                f"{where}: {', '.join(given)} not used with tune_from (the base's architecture)"
+            )
+        needed = ["steps"]
+    else:
+        needed = [*ZOO_ARCHITECTURE, "steps"]
+    missing = [k for k in needed if k not in spec]
+    if missing:
+        raise ConfigError(f"{where}: needs {', '.join(missing)}")
+
+
+#: GPU memory (GB) a job may plan on per 80 GB A100/H100: transformers' ``device_map="auto"``
+#: leaves 10 % of each GPU free (72 GB), less the CUDA context, the largest layer's buffer
+#: and allocator fragmentation. Planning on 70 GB put a 13B float32 gradient job (68 GB
+#: estimated) on one GPU with 2 GB to spare.
+GPU_BUDGET_GB = 64
+
+
+def _job_size(
+    model: Mapping[str, Any],
+    weights_gb: float,
+    overhead: float,
+    runtime: int,
+    *,
+    gpu_job: bool = True,
+    force_gpu: bool = False,
+) -> dict[str, int]:
+    """GPU count, host memory (MB) and runtime (min) of one job that loads one model.
+
+    ``weights_gb * (1 + overhead)`` is what the job holds; on a GPU that sets the GPU count
+    (:data:`GPU_BUDGET_GB` each), and the host needs the same plus 4 GB for the interpreter,
+    torch and the tokenizer while the checkpoint is read. Models under
+    :data:`SMALL_MODEL_B` run on a CPU (0 GPUs) unless ``force_gpu``. The model's own
+    ``gpus`` / ``mem_mb`` / ``runtime`` keys win over every estimate.
+    """
+    held_gb = weights_gb * (1 + overhead)
+    gpus = 0
+    if gpu_job:
+        small = float(model["params_b"]) < SMALL_MODEL_B
+        gpus = 0 if small else max(1, math.ceil(held_gb / GPU_BUDGET_GB))
+        if force_gpu:
+            gpus = max(gpus, 1)
+        gpus = model.get("gpus", gpus)
+    mem_mb = model.get("mem_mb", max(2000, int(held_gb * 1024 + 4000)))
+    sized = {"mem_mb": int(mem_mb), "runtime": int(model.get("runtime", runtime))}
+    return {"gpus": int(gpus), **sized} if gpu_job else sized
+
+
+def gradient_resources(model: Mapping[str, Any], *, force_gpu: bool = False) -> dict[str, int]:
     """GPU count, memory (MB) and runtime (min) of a model's Study B gradient job.
 
     Gradients with respect to the input embeddings are taken in float32 (bf16 gradients
     changed a quarter of the discretised importance levels on test models): 4 GB of weights
-    per billion parameters plus about 30 % for activations kept for the backward pass, so a
-    7B model needs one 80 GB GPU (the paper used two 48 GB GPUs) and a 13B model two, with
-    ``device: auto`` spreading layers over them.
+    per billion parameters plus 30 % for the graph kept for the backward pass and the
+    batched cotangents (:mod:`readalike.attribution`), against :data:`GPU_BUDGET_GB` per
+    GPU: a 7B model (36 GB) needs one 80 GB GPU (the paper used two 48 GB GPUs), a 13B
+    model (68 GB) two, 30B three, 65B six, with ``device: auto`` spreading layers over
+    them. Runtime: 30 min plus 10 min per billion parameters (632 prompts of up to 300
+    generated tokens, one backward per 16 response tokens); an estimate, not measured.
+
+    Parameters
+    ----------
+    model
+        One ``models`` entry of a checked config (``params_b``; optional ``gpus``,
+        ``mem_mb``, ``runtime``, which win).
+    force_gpu
+        Request at least one GPU even for a model under :data:`SMALL_MODEL_B` (the
+        config's ``resources.force_gpu``, so that a demo run exercises a GPU request).
+
+    Returns
+    -------
+    dict
+        ``gpus`` (count), ``mem_mb`` (host memory, MB), ``runtime`` (minutes).
     """
     params_b = float(model["params_b"])
-    weights_gb = params_b * 4
-    gpus = model.get("gpus", 0 if params_b < 0.5 else max(1, math.ceil(weights_gb * 1.3 / 70)))
-    mem_mb = model.get("mem_mb", int(max(2000, weights_gb * 1.3 * 1024 + 4000)))
-    runtime = model.get("runtime", int(max(10, 30 + 10 * params_b)))
-    return {"gpus": int(gpus), "mem_mb": int(mem_mb), "runtime": int(runtime)}
+    runtime = int(max(10, 30 + 10 * params_b))
+    return _job_size(model, params_b * 4, 0.3, runtime, force_gpu=force_gpu)
+
+
+def analysis_resources(model: Mapping[str, Any]) -> dict[str, int]:
+    """Memory (MB) and runtime (min) of a model's Study B weight analyses on a CPU.
+
+    ``ffn_concepts`` and ``head_pairs`` load the whole model in float32 on the CPU (4 GB
+    per billion parameters) and then work on one layer's matrices at a time: the
+    feed-forward PCA and the per-head projections of the vocabulary hold a few copies of
+    one layer's largest matrix, under 10 % of the weights from 7B up (a 65B layer's
+    down-projection is 0.7 GB in float32), so memory is the weights plus 10 % plus 4 GB.
+    Runtime: reading the float32 weights (about 10 s per billion parameters from a
+    parallel file system) and one PCA per layer: 20 min plus 3 min per billion
+    parameters, an estimate, not measured. No GPU: the profile runs them in ``cpu``.
+
+    Returns
+    -------
+    dict
+        ``mem_mb`` (host memory, MB), ``runtime`` (minutes); the model's own ``mem_mb``
+        and ``runtime`` keys win.
+    """
+    params_b = float(model["params_b"])
+    runtime = int(max(10, 20 + 3 * params_b))
+    return _job_size(model, params_b * 4, 0.1, runtime, gpu_job=False)
 
 
 def is_synthetic(cfg: Mapping[str, Any]) -> bool:
@@ -224,20 +361,24 @@ def is_synthetic(cfg: Mapping[str, Any]) -> bool:
     return cfg["reading"]["source"] == "simulated" or any("zoo" in m for m in cfg["models"])
 
 
-def extraction_resources(model: Mapping[str, Any]) -> dict[str, int]:
+def extraction_resources(model: Mapping[str, Any], *, force_gpu: bool = False) -> dict[str, int]:
     """GPU count, memory (MB) and runtime (min) of a model's extraction job.
 
     Sized from the parameter count unless the config gives them: weights in 16-bit take
-    2 GB per billion parameters; activations and eager attention of 148 short sentences add
-    about 30 %; one A100/H100-class GPU holds about 70 GB, so the weights set the GPU count.
-    Tiny models (under 0.5 B) run on a CPU.
+    2 GB per billion parameters (4 in float32, the default under :data:`SMALL_MODEL_B`);
+    activations and eager attention of 148 short sentences add about 30 %; each GPU holds
+    :data:`GPU_BUDGET_GB`: 7B and 13B in bfloat16 need one GPU, 30B two, 65B three. Tiny
+    models run on a CPU unless ``force_gpu`` (see :func:`gradient_resources`). Runtime:
+    15 min plus 2 min per billion parameters, at least 10.
+
+    Returns
+    -------
+    dict
+        ``gpus`` (count), ``mem_mb`` (host memory, MB), ``runtime`` (minutes).
     """
     params_b = float(model["params_b"])
-    bytes_per = (
-        4 if model.get("dtype", "float32" if params_b < 0.5 else "bfloat16") == ("float32") else 2
-    )
-    weights_gb = params_b * bytes_per
-    gpus = model.get("gpus", 0 if params_b < 0.5 else max(1, math.ceil(weights_gb * 1.3 / 70)))
-    mem_mb = model.get("mem_mb", int(max(2000, weights_gb * 1.3 * 1024 + 4000)))
-    runtime = model.get("runtime", int(max(10, 15 + 2 * params_b)))
-    return {"gpus": int(gpus), "mem_mb": int(mem_mb), "runtime": int(runtime)}
+    size = "dtype_small" if params_b < SMALL_MODEL_B else "dtype_large"
+    dtype = model.get("dtype", MODEL_DEFAULTS[size])
+    bytes_per = 4 if dtype == "float32" else 2
+    runtime = int(max(10, 15 + 2 * params_b))
+    return _job_size(model, params_b * bytes_per, 0.3, runtime, force_gpu=force_gpu)

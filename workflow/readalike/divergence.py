@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .pairs import PairIndex, depth_parts
+from .depth import N_QUARTERS, depth_quarter
+from .pairs import PairIndex
 
 
 def row_normalise(values: np.ndarray, index: PairIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -86,8 +87,10 @@ def mean_js(a: np.ndarray, b: np.ndarray, index: PairIndex) -> tuple[np.ndarray,
     return js, n_rows
 
 
-def part_means(layer_values: np.ndarray, n_parts: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """Average layers within each part (quarter) of the depth.
+def depth_quarter_means(
+    layer_values: np.ndarray, n_quarters: int = N_QUARTERS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Average layers within each quarter of the depth (:func:`readalike.depth.depth_quarter`).
 
     Parameters
     ----------
@@ -95,11 +98,12 @@ def part_means(layer_values: np.ndarray, n_parts: int = 4) -> tuple[np.ndarray, 
 
     Returns
     -------
-    parts : (n_present,) int, the parts that hold at least one layer.
-    means : (n_present, P) float64 mean over the layers of each part.
+    quarters : (n_present,) int, the quarters that hold at least one layer.
+    means : (n_present, P) float64 mean over the layers of each quarter.
     """
-    layer_part = depth_parts(layer_values.shape[0], n_parts)
-    parts = np.unique(layer_part)
-    onehot = (layer_part[None, :] == parts[:, None]).astype(np.float64)
+    n_layers = layer_values.shape[0]
+    layer_quarter = depth_quarter(np.arange(n_layers), n_layers, n_quarters)
+    quarters = np.unique(layer_quarter)
+    onehot = (layer_quarter[None, :] == quarters[:, None]).astype(np.float64)
     means = (onehot @ np.asarray(layer_values, dtype=np.float64)) / onehot.sum(1, keepdims=True)
-    return parts, means
+    return quarters, means

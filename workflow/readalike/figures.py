@@ -152,15 +152,15 @@ def divergence_figure(table: pd.DataFrame) -> plt.Figure:
     width = 0.8 / max(1, len(labels))
     cmap = plt.get_cmap("tab10")
     for ax, condition in zip(axes[0], conditions, strict=True):
-        part = table[table["condition"] == condition]
+        subset = table[table["condition"] == condition]
         for i, label in enumerate(labels):
             kind, models = label.split(": ", 1)
             a, b = models.split(" vs ")
-            rows = part[
-                (part["comparison"] == kind) & (part["model_a"] == a) & (part["model_b"] == b)
+            rows = subset[
+                (subset["comparison"] == kind) & (subset["model_a"] == a) & (subset["model_b"] == b)
             ]
             ax.bar(
-                rows["part"] + (i - (len(labels) - 1) / 2) * width,
+                rows["depth_quarter"] + (i - (len(labels) - 1) / 2) * width,
                 rows["js"],
                 width,
                 color=cmap(i % 10),

@@ -113,10 +113,34 @@ def layer_blocks(n_layers: int, block_size: int) -> list[slice]:
     return [slice(s, min(s + block_size, n_layers)) for s in range(0, n_layers, block_size)]
 
 
-def depth_parts(n_layers: int, n_parts: int = 4) -> np.ndarray:
-    """Part (quarter, by default) of the model's depth of each layer: ``floor(parts*l/L)``.
+def shuffle_sentences_of_equal_length(
+    index: PairIndex, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, PairIndex]:
+    """Give every sentence the word pairs of another sentence of the same length.
 
-    Models of different depth are compared part by part; with fewer layers than parts some
-    parts are empty and simply absent.
+    Within each length, the sentences are put in random order and each takes the pairs of
+    the next (a cycle, so no sentence keeps its own); a sentence whose length no other
+    sentence shares has no partner and is left out. The pair layout of two sentences of
+    equal length is the same, so pair ``k`` of a sentence takes pair ``k`` of its partner.
+
+    Returns
+    -------
+    kept : (P_kept,) int, the pairs of the sentences that have a partner, in corpus order.
+    source : (P_kept,) int, the pair whose value each kept pair takes (another sentence's
+        pair at the same ``(row, col)``).
+    kept_index : PairIndex of the kept sentences (articles left without one are dropped).
     """
-    return (np.arange(n_layers) * n_parts) // n_layers
+    lengths = np.array([n for article in index.lengths for n in article], dtype=np.int64)
+    sizes = lengths * (lengths + 1) // 2
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    partner = np.full(lengths.size, -1)
+    for n in np.unique(lengths):  # one draw per distinct length, not per sentence
+        members = rng.permutation(np.flatnonzero(lengths == n))
+        if members.size > 1:
+            partner[members] = np.roll(members, -1)
+    kept = np.flatnonzero(partner[index.sentence] >= 0)
+    sentence = index.sentence[kept]
+    source = start[partner[sentence]] + (kept - start[sentence])
+    has_partner = iter(partner >= 0)
+    kept_lengths = [[n for n in article if next(has_partner)] for article in index.lengths]
+    return kept, source, pair_index([a for a in kept_lengths if a])

@@ -7,22 +7,27 @@ minutes, with no download. Every model is saved as a complete Hugging Face check
 real LLaMA checkpoint: nothing downstream knows it is a toy.
 
 The zoo mirrors the two contrasts of the study: *scaling* (models of increasing width, depth
-and head count, see :data:`DEMO_SIZES`) and *instruction tuning* (the smallest model, further
-trained on instruction/response pairs, :func:`instruction_tune`). The models are far too small
-to be faithful replicas of LLaMA; their attention is merely non-trivial (trained, with a loss
-that clearly falls), which is what the analyses need to be exercised. Every table built on
-them is stamped SYNTHETIC by the callers.
+and head count) and *instruction tuning* (a model further trained on instruction/response
+pairs, :func:`instruction_tune`). The sizes, steps and learning rates are the config's
+(``models[].zoo`` of ``config/config.yaml``; defaults in ``readalike.config``). The models
+are far too small to be faithful replicas of LLaMA; their attention is merely non-trivial
+(trained, with a loss that clearly falls), which is what the analyses need to be exercised.
+Every table built on them is stamped SYNTHETIC by the callers.
 
-Typical use (what the workflow rules do; about a minute on one CPU thread)::
+What the workflow rules do (``workflow/rules/models.smk``; about a minute on one CPU
+thread)::
 
-    texts = stimulus sentences + read_texts("resources/demo/training_text.txt")
+    # zoo_tokenizer: one tokenizer for the whole zoo, from config zoo.training_text
+    texts = [line for path in training_text for line in read_texts(path)]
+    train_tokenizer(texts, zoo / "tokenizer", vocab_size=1000, seed=0)
+    # zoo_model, once per model trained from scratch (tiny-s, tiny-m, tiny-l in the demo)
+    build_model(zoo / "tokenizer", zoo / "tiny-s", hidden_size=32, n_layers=4, n_heads=2,
+                intermediate_size=64, seed=0, steps=200, lr=3e-3, texts=texts,
+                batch_size=16, max_len=64)
+    # zoo_instruct, once per model with tune_from (tiny-s-instruct in the demo)
     pairs = read_instruction_pairs("resources/demo/instruction_pairs.tsv")
-    train_tokenizer(texts + [format_instruction(i, r) for i, r in pairs], tok, 1000, seed=0)
-    for name, size in DEMO_SIZES.items():
-        build_model(tok, zoo / name, **size, seed=0, steps=200, lr=3e-3, texts=texts,
-                    batch_size=16, max_len=64)
     instruction_tune(zoo / "tiny-s", zoo / "tiny-s-instruct", pairs, steps=100, lr=1.5e-3,
-                     seed=0)
+                     seed=0, batch_size=8, max_len=256)
 
 The base models are trained on the stimuli themselves (the demo has no other corpus), so
 the larger ones nearly memorise them; that is fine for exercising the pipeline, and is one
@@ -54,13 +59,6 @@ logger = logging.getLogger(__name__)
 
 #: The separator between an instruction and its response, see :func:`format_instruction`.
 RESPONSE_MARKER = "\n\nResponse: "
-
-#: Sizes of the demo zoo: widths, depths and head counts all grow (head_dim 16 throughout).
-DEMO_SIZES: dict[str, dict[str, int]] = {
-    "tiny-s": {"hidden_size": 32, "n_layers": 4, "n_heads": 2, "intermediate_size": 96},
-    "tiny-m": {"hidden_size": 64, "n_layers": 6, "n_heads": 4, "intermediate_size": 192},
-    "tiny-l": {"hidden_size": 96, "n_layers": 8, "n_heads": 6, "intermediate_size": 288},
-}
 
 # Special token ids of the SentencePiece model, the LLaMA convention plus a padding piece.
 _UNK, _BOS, _EOS, _PAD = 0, 1, 2, 3
@@ -318,8 +316,8 @@ def instruction_tune(
     steps: int,
     lr: float,
     seed: int,
-    batch_size: int = 8,
-    max_len: int = 256,
+    batch_size: int,
+    max_len: int,
     n_threads: int | None = 1,
 ) -> dict:
     """Continue training a zoo checkpoint on instruction/response pairs; save a full checkpoint.

@@ -11,6 +11,7 @@ from readalike import release as _release
 from readalike.checksums import read_manifest
 from readalike.config import (
     check_config,
+    analysis_resources,
     extraction_resources,
     gradient_resources,
     is_synthetic,
@@ -28,8 +29,14 @@ MODELS = {m["name"]: m for m in config["models"]}
 GROUPS = list(config["reading"]["groups"])
 MEASURES = config["measures"]
 CONDITIONS = config["conditions"]
-CPU_ENV = "../envs/cpu.yaml"
-GPU_ENV = "../envs/gpu.yaml"
+# Analysis, figure and release rules need no torch (analysis.yaml); rules that load a model
+# (zoo training, extraction, Study B gradients, feed-forward weights, tokenizers) use torch.yaml.
+# CPU_ENV / GPU_ENV are the names study_b.smk uses: CPU_ENV is the analysis env, GPU_ENV the
+# torch env (CPU or CUDA build by the platform pip resolves).
+ANALYSIS_ENV = "../envs/analysis.yaml"
+TORCH_ENV = "../envs/torch.yaml"
+CPU_ENV = ANALYSIS_ENV
+GPU_ENV = TORCH_ENV
 
 
 def _names_regex(names):
@@ -81,8 +88,13 @@ def model_location(name):
     return model[source]
 
 
+# Job sizes from the model's size (readalike.config); resources.force_gpu asks a GPU even
+# for tiny models, so that a small run exercises a scheduler's GPU request.
+FORCE_GPU = config["resources"]["force_gpu"]
+
+
 def extraction_gpus(wildcards):
-    return extraction_resources(MODELS[wildcards.model])["gpus"]
+    return extraction_resources(MODELS[wildcards.model], force_gpu=FORCE_GPU)["gpus"]
 
 
 def extraction_mem_mb(wildcards):
@@ -103,14 +115,24 @@ def plain_attention(wildcards):
     return attention_file(wildcards.model, "plain")
 
 
-def comparison_triples():
+def model_comparisons():
+    """(kind, model_a, model_b) of every configured scaling and tuning comparison."""
     return [
-        (kind, a, b) for kind, pairs in config["comparisons"].items() for a, b in pairs
+        (kind, a, b)
+        for kind, model_pairs in config["comparisons"].items()
+        for a, b in model_pairs
     ]
 
 
 def divergence_inputs(wildcards):
-    models = sorted({m for _, a, b in comparison_triples() for m in (a, b)})
+    # asked for by name under a one-model config, the rule would otherwise run on nothing
+    if not model_comparisons():
+        raise ValueError(
+            "divergence.tsv needs two models to compare, but config key 'comparisons' "
+            f"pairs none (models: {', '.join(MODELS)}); add a pair under "
+            "comparisons.scaling or comparisons.tuning"
+        )
+    models = sorted({m for _, a, b in model_comparisons() for m in (a, b)})
     return [attention_file(m, c) for m in models for c in model_conditions(m)]
 
 
@@ -127,7 +149,7 @@ def study_a_tables():
     ]
     if any(len(model_conditions(m)) > 1 for m in MODELS):
         tables.append("instruction_sensitivity")
-    if comparison_triples():
+    if model_comparisons():
         tables.append("divergence")
     if USES_RELEASE:
         tables.append("release_checks")
@@ -138,7 +160,7 @@ FIGURES = {
     "human_resemblance": "resemblance_by_layer",
     "trivial_reliance": "trivial_reliance_by_layer",
     "instruction_sensitivity": "instruction_sensitivity_by_layer",
-    "divergence": "divergence_by_part",
+    "divergence": "divergence_by_depth_quarter",
     "replication_summary": "replication_by_group",
 }
 USES_RELEASE = config["reading"]["source"] == "release" or bool(RELEASE_MODELS)
@@ -204,8 +226,8 @@ def extraction_params(wildcards):
     model = MODELS[wildcards.model]
     return {
         "location": model_location(wildcards.model),
-        "dtype": model.get("dtype", "float32"),
-        "device": model.get("device", "cpu"),
+        "dtype": model["dtype"],
+        "device": model["device"],
     }
 
 
@@ -226,7 +248,7 @@ RELEASE_MANIFEST = read_manifest(config["release_manifest"]) if USES_RELEASE els
 
 def release_layers(model_dir, file_prefix):
     """Layer count of a released model: from the local copy, or the manifest to download."""
-    if config.get("release_download", False):
+    if config["release_download"]:
         return _release.layers_in_manifest(RELEASE_MANIFEST, model_dir, file_prefix)
     return _release.layers_in_dir(RELEASE_DIR, model_dir, file_prefix)
 
@@ -313,7 +335,7 @@ def study_b_targets():
 
 
 def gradient_gpus(wildcards):
-    return gradient_resources(MODELS[wildcards.model])["gpus"]
+    return gradient_resources(MODELS[wildcards.model], force_gpu=FORCE_GPU)["gpus"]
 
 
 def gradient_mem_mb(wildcards):
@@ -324,12 +346,20 @@ def gradient_runtime(wildcards):
     return gradient_resources(MODELS[wildcards.model])["runtime"]
 
 
+def analysis_mem_mb(wildcards):
+    return analysis_resources(MODELS[wildcards.model])["mem_mb"]
+
+
+def analysis_runtime(wildcards):
+    return analysis_resources(MODELS[wildcards.model])["runtime"]
+
+
 def study_b_model_params(wildcards):
     model = MODELS[wildcards.model]
     return {
         "location": model_location(wildcards.model),
         "dtype": "float32",
-        "device": model.get("device", "cpu"),
+        "device": model["device"],
     }
 
 
@@ -371,3 +401,11 @@ def attribution_score_tables(wildcards):
 def study_b_figure_table(wildcards):
     table = {f: t for t, f in STUDY_B_FIGURES.items()}[wildcards.figure]
     return f"{OUT}/{table}.tsv"
+
+
+# the released Study B models, converted into the attribution format (study_b.smk)
+RELEASE_B_MODELS = ["llama_7b", "vicuna_7b"]
+
+
+def release_b_attribution_files():
+    return [f"{OUT}/release_b/attribution/{m}.h5" for m in RELEASE_B_MODELS]

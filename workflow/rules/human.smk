@@ -51,7 +51,7 @@ else:
         conda:
             CPU_ENV
         params:
-            release_dir=config.get("release_dir"),
+            release_dir=RELEASE_DIR,
             suffix=release_suffix,
             measures=MEASURES,
         script:

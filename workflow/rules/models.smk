@@ -4,81 +4,84 @@
 # the same job.
 
 
-rule zoo_tokenizer:
-    input:
-        config.get("zoo", {}).get("training_text", []),
-    output:
-        directory(f"{OUT}/zoo/tokenizer"),
-    log:
-        f"{LOGS}/zoo_tokenizer.log",
-    conda:
-        CPU_ENV
-    params:
-        zoo=config.get("zoo"),
-    script:
-        "../scripts/zoo_tokenizer.py"
+# the demo zoo: a tokenizer and tiny models trained by the workflow
+if ZOO_MODELS:
+
+    rule zoo_tokenizer:
+        input:
+            config["zoo"]["training_text"],
+        output:
+            directory(f"{OUT}/zoo/tokenizer"),
+        log:
+            f"{LOGS}/zoo_tokenizer.log",
+        conda:
+            TORCH_ENV
+        params:
+            zoo=config["zoo"],
+        script:
+            "../scripts/zoo_tokenizer.py"
+
+    rule zoo_model:
+        input:
+            tokenizer=f"{OUT}/zoo/tokenizer",
+            texts=config["zoo"]["training_text"],
+        output:
+            directory(f"{OUT}/zoo/{{model}}"),
+        log:
+            f"{LOGS}/zoo_model_{{model}}.log",
+        wildcard_constraints:
+            model=_names_regex(ZOO_TRAINED),
+        conda:
+            TORCH_ENV
+        threads: config["zoo"]["threads"]
+        params:
+            spec=zoo_spec,
+            zoo=config["zoo"],
+        script:
+            "../scripts/zoo_model.py"
+
+    rule zoo_instruct:
+        input:
+            base=zoo_base_checkpoint,
+            pairs=config["zoo"]["instruction_pairs"],
+        output:
+            directory(f"{OUT}/zoo/{{model}}"),
+        log:
+            f"{LOGS}/zoo_instruct_{{model}}.log",
+        wildcard_constraints:
+            model=_names_regex(ZOO_TUNED),
+        conda:
+            TORCH_ENV
+        threads: config["zoo"]["threads"]
+        params:
+            spec=zoo_spec,
+            zoo=config["zoo"],
+        script:
+            "../scripts/zoo_instruct.py"
 
 
-rule zoo_model:
-    input:
-        tokenizer=f"{OUT}/zoo/tokenizer",
-        texts=config.get("zoo", {}).get("training_text", []),
-    output:
-        directory(f"{OUT}/zoo/{{model}}"),
-    log:
-        f"{LOGS}/zoo_model_{{model}}.log",
-    wildcard_constraints:
-        model=_names_regex(ZOO_TRAINED),
-    conda:
-        CPU_ENV
-    threads: config.get("zoo", {}).get("threads", 1)
-    params:
-        spec=zoo_spec,
-        zoo=config.get("zoo"),
-    script:
-        "../scripts/zoo_model.py"
+if EXTRACTED_MODELS:
 
-
-rule zoo_instruct:
-    input:
-        base=zoo_base_checkpoint,
-        pairs=config.get("zoo", {}).get("instruction_pairs", []),
-    output:
-        directory(f"{OUT}/zoo/{{model}}"),
-    log:
-        f"{LOGS}/zoo_instruct_{{model}}.log",
-    wildcard_constraints:
-        model=_names_regex(ZOO_TUNED),
-    conda:
-        CPU_ENV
-    threads: config.get("zoo", {}).get("threads", 1)
-    params:
-        spec=zoo_spec,
-        zoo=config.get("zoo"),
-    script:
-        "../scripts/zoo_instruct.py"
-
-
-rule extract_attention:
-    input:
-        checkpoint=model_checkpoint,
-        stimuli=config.get("stimuli", []),
-    output:
-        [f"{OUT}/attention/{{model}}/{c}.h5" for c in CONDITIONS],
-    log:
-        f"{LOGS}/extract_attention_{{model}}.log",
-    wildcard_constraints:
-        model=_names_regex(EXTRACTED_MODELS),
-    conda:
-        GPU_ENV
-    threads: config["extraction"].get("threads", 1)
-    resources:
-        gpu=extraction_gpus,
-        mem_mb=extraction_mem_mb,
-        runtime=extraction_runtime,
-    params:
-        model=extraction_params,
-        conditions=CONDITIONS,
-        batch_size=config["extraction"]["batch_size"],
-    script:
-        "../scripts/extract_attention.py"
+    rule extract_attention:
+        input:
+            checkpoint=model_checkpoint,
+            stimuli=config["stimuli"],
+        output:
+            [f"{OUT}/attention/{{model}}/{c}.h5" for c in CONDITIONS],
+        log:
+            f"{LOGS}/extract_attention_{{model}}.log",
+        wildcard_constraints:
+            model=_names_regex(EXTRACTED_MODELS),
+        conda:
+            TORCH_ENV
+        threads: config["extraction"]["threads"]
+        resources:
+            gpu=extraction_gpus,
+            mem_mb=extraction_mem_mb,
+            runtime=extraction_runtime,
+        params:
+            model=extraction_params,
+            conditions=CONDITIONS,
+            batch_size=config["extraction"]["batch_size"],
+        script:
+            "../scripts/extract_attention.py"

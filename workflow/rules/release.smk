@@ -2,7 +2,7 @@
 # verified against a SHA-256 manifest, optionally downloaded, then converted once into the
 # project's HDF5 formats so every analysis runs unchanged on them.
 
-if config.get("release_download", False):
+if config["release_download"]:
 
     rule download_release:
         output:
@@ -53,7 +53,6 @@ rule release_attention:
     params:
         release=release_attention_params,
         release_dir=RELEASE_DIR,
-        synthetic=SYNTHETIC,
     script:
         "../scripts/release_attention.py"
 
@@ -76,6 +75,5 @@ rule release_checks:
         CPU_ENV
     params:
         release_dir=RELEASE_DIR,
-        synthetic=SYNTHETIC,
     script:
         "../scripts/release_checks.py"

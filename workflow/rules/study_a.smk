@@ -87,7 +87,7 @@ rule divergence:
     conda:
         CPU_ENV
     params:
-        comparisons=comparison_triples(),
+        comparisons=model_comparisons(),
         synthetic=SYNTHETIC,
     script:
         "../scripts/divergence.py"

@@ -1,4 +1,4 @@
-"""Sanity checks: JS of a model with itself, shuffled human matrices, trivial self-fit."""
+"""Controls of the Study A tables: sanity checks, null controls and the trivial baseline."""
 
 from readalike.joblog import send_to_log
 from readalike.outputs import write_tsv
@@ -13,5 +13,6 @@ table = controls_table(
     seed=analysis["shuffle_seed"],
     block_size=analysis["layer_block"],
     shuffled_heldout_max=analysis["shuffled_heldout_max"],
+    copy_r2_max=analysis["copy_r2_max"],
 )
 write_tsv(table, snakemake.output[0], synthetic=snakemake.params.synthetic)

@@ -10,7 +10,9 @@ instruction_tune(
     snakemake.output[0],
     read_instruction_pairs(snakemake.input.pairs),
     steps=spec["steps"],
-    lr=spec.get("lr", 1e-3),
+    lr=spec["lr"],
     seed=zoo["seed"],
+    batch_size=spec["batch_size"],
+    max_len=spec["max_len"],
     n_threads=snakemake.threads,
 )

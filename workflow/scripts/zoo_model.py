@@ -14,9 +14,9 @@ build_model(
     intermediate_size=spec["intermediate_size"],
     seed=zoo["seed"],
     steps=spec["steps"],
-    lr=spec.get("lr", 3e-3),
+    lr=spec["lr"],
     texts=[line for path in snakemake.input.texts for line in read_texts(path)],
-    batch_size=16,
-    max_len=64,
+    batch_size=spec["batch_size"],
+    max_len=spec["max_len"],
     n_threads=snakemake.threads,
 )
