@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -159,13 +158,6 @@ def test_every_reader_reads_every_sentence(demo, both_groups):
     assert ((both_groups["word"] >= 0) & (both_groups["word"] < n_words)).all()
     assert (both_groups["duration"] >= PROFILES["native"].duration_min).all()
     assert list(both_groups.columns) == list(FIXATION_COLUMNS)
-
-
-def test_simulation_is_fast(demo):
-    start = time.perf_counter()
-    for k, group in enumerate(PROFILES):
-        simulate_fixations(demo, group, PROFILES[group], 20, SEED, 100 * k)
-    assert time.perf_counter() - start < 2.0
 
 
 def _matrix_shares(saccades: formats.SaccadeSet) -> tuple[float, float]:

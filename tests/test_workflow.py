@@ -251,6 +251,9 @@ def test_release_workflow(tmp_path):
     assert (sensitivity["note"] == "no control condition for this model").all()
     checks = pd.read_csv(run / "release_checks.tsv", sep="\t")
     mismatch = checks.query("check == 'length_mismatch' and passed == False")
+    # the release's one mismatched sentence is found in both conditions (an empty table
+    # would pass an .all() over its rows)
+    assert set(mismatch["condition"]) == {"plain", "instruction"}, checks["check"].unique()
     assert mismatch["detail"].str.contains("article 2 sentence 15").all()
     for name in ("resemblance_by_layer", "replication_by_group", "instruction_scores_by_source"):
         assert (run / "figures" / f"{name}.png").stat().st_size > 5_000
