@@ -286,17 +286,16 @@ def test_nan_attention_raises_naming_the_sentence(tiny_model):
         ex.extract_attention(model, tokenizer, SENTENCES[:1], "", progress=False)
 
 
-def test_extract_corpus_regroups_articles_and_round_trips(tmp_path, tiny_model):
+def test_extract_conditions_regroups_articles_and_round_trips(tmp_path, tiny_model):
     stimuli = [SENTENCES[:2], SENTENCES[2:5], SENTENCES[5:]]
-    attention = ex.extract_corpus(
+    attention = ex.extract_conditions(
         tiny_model[0],
         stimuli,
-        "instruction",
-        INSTRUCTION,
+        {"instruction": INSTRUCTION},
         model_name="tiny",
         batch_size=3,
         progress=False,
-    )
+    )["instruction"]
     assert (attention.n_layers, attention.n_heads) == (3, 2)
     assert attention.lengths() == [[len(w) for w in article] for article in stimuli]
     write_attention(tmp_path / "a.h5", attention)

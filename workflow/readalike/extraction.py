@@ -543,35 +543,3 @@ def extract_conditions(
         sets[condition].attrs.update(model_path=str(model_path), dtype=str(dtype))
         logger.info("%s: %s condition extracted", model_name, condition)
     return sets
-
-
-def extract_corpus(
-    model_path: str | os.PathLike,
-    stimuli: Stimuli,
-    condition: str,
-    prefix: str,
-    *,
-    model_name: str,
-    batch_size: int = 8,
-    dtype: str = "float32",
-    device: str = "cpu",
-    progress: bool = True,
-    n_threads: int | None = None,
-) -> AttentionSet:
-    """Load a model and extract the word-level attention under one condition.
-
-    The one-condition form of :func:`extract_conditions` (same parameters, with one
-    ``condition`` name and its ``prefix``).
-    """
-    sets = extract_conditions(
-        model_path,
-        stimuli,
-        {condition: prefix},
-        model_name=model_name,
-        batch_size=batch_size,
-        dtype=dtype,
-        device=device,
-        progress=progress,
-        n_threads=n_threads,
-    )
-    return sets[condition]

@@ -28,10 +28,11 @@ from .pairs import (
 
 log = logging.getLogger(__name__)
 
-Path = str | os.PathLike
+#: a file path as the functions here accept it (not pathlib.Path: strings work too)
+PathLike = str | os.PathLike
 
 
-def load_attention_pairs(path: Path) -> tuple[formats.AttentionSet, np.ndarray, PairIndex]:
+def load_attention_pairs(path: PathLike) -> tuple[formats.AttentionSet, np.ndarray, PairIndex]:
     """Read an attention file and stack its pairs: ``(L, H, P)`` float16 and their index."""
     attention = formats.read_attention(path)
     index = pair_index(attention.lengths())
@@ -39,7 +40,10 @@ def load_attention_pairs(path: Path) -> tuple[formats.AttentionSet, np.ndarray, 
 
 
 def load_human_pairs(
-    human_paths: Mapping[str, Path], measures: Sequence[str], index: PairIndex, attention_path: Path
+    human_paths: Mapping[str, PathLike],
+    measures: Sequence[str],
+    index: PairIndex,
+    attention_path: PathLike,
 ) -> tuple[dict[tuple[str, str], np.ndarray], bool]:
     """Stack every group's and measure's human matrices over the pairs of ``index``.
 
@@ -60,8 +64,8 @@ def load_human_pairs(
 
 
 def resemblance_table(
-    attention_path: Path,
-    human_paths: Mapping[str, Path],
+    attention_path: PathLike,
+    human_paths: Mapping[str, PathLike],
     measures: Sequence[str],
     model: str,
     block_size: int = 8,
@@ -108,7 +112,9 @@ def resemblance_table(
     return table.sort_values(["group", "measure", "layer"], kind="stable").reset_index(drop=True)
 
 
-def trivial_reliance_table(attention_path: Path, model: str, block_size: int = 8) -> pd.DataFrame:
+def trivial_reliance_table(
+    attention_path: PathLike, model: str, block_size: int = 8
+) -> pd.DataFrame:
     """Per layer: mean over heads of the R^2 of each head's attention on the trivial patterns.
 
     Returns
@@ -133,7 +139,7 @@ def trivial_reliance_table(attention_path: Path, model: str, block_size: int = 8
     )
 
 
-def head_mean_pairs(path: Path) -> tuple[np.ndarray, PairIndex, formats.AttentionSet]:
+def head_mean_pairs(path: PathLike) -> tuple[np.ndarray, PairIndex, formats.AttentionSet]:
     """Head-averaged attention of every layer over the pairs: ``(L, P)`` float64."""
     attention, pairs, index = load_attention_pairs(path)
     return head_means(pairs), index, attention
@@ -153,7 +159,7 @@ def _same_sentences(index_a: PairIndex, index_b: PairIndex, name_a: str, name_b:
 
 def divergence_table(
     comparisons: Sequence[tuple[str, str, str]],
-    attention_paths: Mapping[tuple[str, str], Path],
+    attention_paths: Mapping[tuple[str, str], PathLike],
 ) -> pd.DataFrame:
     """JS divergence between two models' head-averaged attention, by quarter of the depth.
 
@@ -212,7 +218,9 @@ def divergence_table(
     return pd.concat(rows, ignore_index=True)
 
 
-def instruction_sensitivity_table(model: str, attention_paths: Mapping[str, Path]) -> pd.DataFrame:
+def instruction_sensitivity_table(
+    model: str, attention_paths: Mapping[str, PathLike]
+) -> pd.DataFrame:
     """Per layer: JS between the instruction and plain conditions, and control vs plain.
 
     A condition the model lacks (the released LLaMA-30B has no control run) gives NaN in
@@ -293,8 +301,8 @@ CONTROLS = {
 
 
 def controls_table(
-    plain_paths: Mapping[str, Path],
-    human_paths: Mapping[str, Path],
+    plain_paths: Mapping[str, PathLike],
+    human_paths: Mapping[str, PathLike],
     measures: Sequence[str],
     seed: int = 0,
     block_size: int = 8,
@@ -411,8 +419,8 @@ def controls_table(
                 best,
                 baseline,
                 best > baseline,
-                f"max held-out R2 over layers of the heads vs held-out R2 of the self, "
-                f"previous and first-word patterns (threshold); best layer "
+                f"max held-out R2 over layers of the heads vs held-out R2 of the "
+                f"{', '.join(trivial.PATTERNS)} patterns (threshold); best layer "
                 f"{int(np.nanargmax(real_out))}",
             )
             copy_r2 = float(np.nanmax(real))
@@ -454,7 +462,10 @@ READER_RESEMBLANCE_COLUMNS = (
 
 
 def load_reader_pairs(
-    human_paths: Mapping[str, Path], measures: Sequence[str], index: PairIndex, attention_path: Path
+    human_paths: Mapping[str, PathLike],
+    measures: Sequence[str],
+    index: PairIndex,
+    attention_path: PathLike,
 ) -> tuple[list[tuple[str, str, str]], np.ndarray, np.ndarray]:
     """Every reader's matrices of every group and measure over the pairs of ``index``.
 
@@ -510,8 +521,8 @@ def load_reader_pairs(
 
 
 def reader_resemblance_table(
-    attention_path: Path,
-    human_paths: Mapping[str, Path],
+    attention_path: PathLike,
+    human_paths: Mapping[str, PathLike],
     measures: Sequence[str],
     model: str,
     block_size: int = 8,
