@@ -29,17 +29,21 @@ from transformers.models.llama import modeling_llama
 from readalike.attribution import (
     attribution_loop,
     attribution_matrix,
-    discretise,
     encode_prompt,
     format_prompt,
     generate_response,
+)
+from readalike.instruction_focus import (
+    discretise,
     importance_density,
     instruction_score,
+    welch_one_sided,
+)
+from readalike.instruction_tokens import (
     instruction_sentences,
     instruction_token_mask,
     piece_bytes,
     sentence_spans,
-    welch_one_sided,
 )
 
 BOS, EOS = 1, 2

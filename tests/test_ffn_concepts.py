@@ -9,20 +9,21 @@ import pandas as pd
 import pytest
 import torch
 
-from readalike.ffn_concepts import (
-    LEVELS,
+from readalike.concept_labels import (
+    LINGUISTIC_LEVELS,
     TASKS,
     concept_shares,
     concept_shift,
-    concept_table,
-    depth_groups,
-    ffn_components,
     label_component,
+)
+from readalike.ffn_concepts import (
+    concept_table,
+    ffn_components,
     principal_components,
-    subspace_similarity,
     top_words,
     value_vectors,
 )
+from readalike.subspaces import subspace_similarity
 
 #: tiny models run faster on one torch thread (see conftest._torch_threads)
 TORCH_THREADS = 1
@@ -201,17 +202,6 @@ def test_concept_table_labels_every_component():
 # ---------------------------------------------------------------- shares and shifts
 
 
-@pytest.mark.parametrize(
-    ("n_layers", "expected"),
-    [
-        pytest.param(32, [0] * 8 + [1] * 8 + [2] * 8 + [3] * 8, id="32-layers"),
-        pytest.param(6, [0, 0, 1, 2, 2, 3], id="6-layers"),
-    ],
-)
-def test_depth_groups_quarters(n_layers, expected):
-    assert depth_groups(np.arange(n_layers), n_layers).tolist() == expected
-
-
 def labels(rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["layer", "task", "level"])
 
@@ -239,8 +229,9 @@ TUNED = labels(
 
 
 def test_concept_shares_among_explainable():
-    shares = concept_shares(BASE, {0: "low", 1: "low", 2: "high", 3: "high"})
-    low = shares[shares["layer_group"] == "low"].set_index(["dimension", "category"])
+    # 8 layers: layers 0-1 are quarter 0, layers 2-3 quarter 1
+    shares = concept_shares(BASE, 8)
+    low = shares[shares["depth_quarter"] == 0].set_index(["dimension", "category"])
     assert low.loc[("task", "writing"), "count"] == 1
     assert low.loc[("task", "writing"), "n_explainable"] == 3
     assert low.loc[("task", "writing"), "n_components"] == 4
@@ -250,35 +241,35 @@ def test_concept_shares_among_explainable():
     assert low.loc[("level", "cannot tell"), "share"] == pytest.approx(1 / 3)
     assert low.loc[("level", "phonology"), "share"] == 0.0
     # every category is present and the shares of a dimension sum to one
-    assert len(shares) == 2 * (len(TASKS) + len(LEVELS))
-    sums = shares.groupby(["layer_group", "dimension"])["share"].sum()
+    assert len(shares) == 2 * (len(TASKS) + len(LINGUISTIC_LEVELS))
+    sums = shares.groupby(["depth_quarter", "dimension"])["share"].sum()
     np.testing.assert_allclose(sums.to_numpy(), 1.0)
 
 
 def test_concept_shift_differences():
-    groups = depth_groups(np.arange(4), 4, n_groups=2)  # layers 0-1 and 2-3
-    shift = concept_shift(concept_shares(BASE, groups), concept_shares(TUNED, groups))
+    # 8 layers: layers 0-1 are quarter 0, layers 2-3 quarter 1
+    shift = concept_shift(concept_shares(BASE, 8), concept_shares(TUNED, 8))
     assert list(shift.columns) == [
-        "layer_group",
+        "depth_quarter",
         "dimension",
         "category",
         "share_base",
         "share_tuned",
         "difference",
     ]
-    row = shift.set_index(["layer_group", "dimension", "category"])
+    row = shift.set_index(["depth_quarter", "dimension", "category"])
     assert row.loc[(0, "task", "writing"), "share_base"] == pytest.approx(1 / 3)
     assert row.loc[(0, "task", "writing"), "share_tuned"] == pytest.approx(1.0)
     assert row.loc[(0, "task", "writing"), "difference"] == pytest.approx(2 / 3)
     assert row.loc[(1, "task", "translation"), "difference"] == pytest.approx(1.0)
     assert row.loc[(1, "task", "coding"), "difference"] == pytest.approx(-1.0)
-    # group by group, tasks then levels, in the order of TASKS and LEVELS
-    assert shift["category"].tolist() == [*TASKS, *LEVELS] * 2
-    assert shift["layer_group"].tolist() == [0] * 10 + [1] * 10
+    # quarter by quarter, tasks then levels, in the order of TASKS and LINGUISTIC_LEVELS
+    assert shift["category"].tolist() == [*TASKS, *LINGUISTIC_LEVELS] * 2
+    assert shift["depth_quarter"].tolist() == [0] * 10 + [1] * 10
 
 
 def test_concept_shares_group_without_explainable_is_nan():
-    shares = concept_shares(labels([(0, "none", "cannot tell")]), [0])
+    shares = concept_shares(labels([(0, "none", "cannot tell")]), 1)
     assert shares["share"].isna().all()
     assert (shares["n_components"] == 1).all()
 

@@ -12,17 +12,20 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from transformers.models.llama.modeling_llama import repeat_kv
 
 from readalike.head_pairs import (
-    default_verb_lists,
     fold_norm_gain,
     head_projections,
     head_word_pairs,
     kv_head_of,
     model_word_pairs,
-    per_verb_fractions,
     read_glove,
-    read_verb_list,
     similarity_thresholds,
     verb_pair_counts,
+)
+from readalike.verb_relations import (
+    default_verb_lists,
+    per_verb_fractions,
+    read_verb_list,
+    verb_lists,
     verb_relation_fractions,
 )
 from readalike.vocabulary import modules_of
@@ -389,3 +392,12 @@ def test_read_verb_list_errors(tmp_path):
     path.write_text("write it\n", encoding="utf-8")
     with pytest.raises(ValueError, match="one verb"):
         read_verb_list(path)
+
+
+def test_verb_lists_configured_or_shipped(tmp_path):
+    shipped = default_verb_lists()
+    assert verb_lists(None, None) == shipped
+    path = tmp_path / "verbs.txt"
+    path.write_text("# mine\nSummarise\nlist\n")
+    assert verb_lists(path, None) == (["summarise", "list"], shipped[1])
+    assert verb_lists(None, path) == (shipped[0], ["summarise", "list"])

@@ -17,9 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from readalike import release_b as rb
+from readalike.formats import PromptAttribution, read_attribution, write_attribution
+from readalike.instruction_focus import (
+    ATTRIBUTION_SCORE_COLUMNS,
+    attribution_scores_table,
+    following_comparison,
+    instruction_focus_table,
+)
 from readalike.safe_pickle import UnsafePickleError
 
 W = "\u2581"
@@ -111,25 +117,88 @@ def _tar(path: Path, members: dict[str, bytes], links: dict[str, str] | None = N
     return path
 
 
-def test_unpack_release_and_checksums(tmp_path):
-    data = b"ID\tPrompt\tResponse\tInstruct&Context\n"
-    tar = _tar(tmp_path / "r.tar.xz", {f"{rb.RELEASE_ROOT}/{rb.PROMPTS_FILE}": data})
-    sums = tmp_path / "SUMS"
-    sums.write_text(f"{hashlib.sha256(data).hexdigest()}  {rb.PROMPTS_FILE}\n")
-    root = rb.unpack_release_b(tar, tmp_path / "out", checksums=sums)
+def _manifest(path: Path, files: dict[str, bytes]) -> Path:
+    lines = [f"{hashlib.sha256(d).hexdigest()}  {name}" for name, d in files.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+FILES = {
+    rb.PROMPTS_FILE: b"ID\tPrompt\tResponse\tInstruct&Context\n",
+    f"{rb.MODEL_DIRS['llama_7b']}/lima_author_1.pkl": b"one",
+    f"{rb.MODEL_DIRS['llama_7b']}/lima_author_2.pkl": b"two",
+}
+
+
+def _release_tar(path: Path, files: dict[str, bytes]) -> Path:
+    return _tar(path, {f"{rb.RELEASE_ROOT}/{name}": data for name, data in files.items()})
+
+
+def test_unpack_release_verified(tmp_path):
+    tar = _release_tar(tmp_path / "r.tar.xz", FILES)
+    sums = _manifest(tmp_path / "SUMS", FILES)
+    root = rb.unpack_release_b(tar, tmp_path / "out", sums)
     assert root == tmp_path / "out" / rb.RELEASE_ROOT
-    assert (root / rb.PROMPTS_FILE).read_bytes() == data
-    with pytest.raises(FileExistsError):
-        rb.unpack_release_b(tar, tmp_path / "out")
+    assert (root / rb.PROMPTS_FILE).read_bytes() == FILES[rb.PROMPTS_FILE]
+    recorded = (tmp_path / "out" / rb.ARCHIVE_SHA256_FILE).read_text().strip()
+    assert recorded == hashlib.sha256(tar.read_bytes()).hexdigest()
+    assert rb.unpacked_release(tmp_path / "out", tar) == root
 
 
-def test_unpack_checksum_mismatch_leaves_nothing(tmp_path):
-    tar = _tar(tmp_path / "r.tar.xz", {f"{rb.RELEASE_ROOT}/{rb.PROMPTS_FILE}": b"x"})
-    sums = tmp_path / "SUMS"
-    sums.write_text(f"{'0' * 64}  {rb.PROMPTS_FILE}\n")
-    with pytest.raises(ValueError, match="differs from the manifest"):
-        rb.unpack_release_b(tar, tmp_path / "out", checksums=sums)
-    assert sorted(os.listdir(tmp_path)) == ["SUMS", "r.tar.xz"]  # no dest, no temp folder
+def test_unpack_replaces_an_old_copy(tmp_path):
+    """A changed archive unpacked again never leaves files of the old one behind."""
+    sums = _manifest(tmp_path / "SUMS", FILES)
+    old = _release_tar(tmp_path / "old.tar.xz", {**FILES, "stale.txt": b"old"})
+    _manifest(tmp_path / "SUMS_OLD", {**FILES, "stale.txt": b"old"})
+    rb.unpack_release_b(old, tmp_path / "out", tmp_path / "SUMS_OLD")
+    new = _release_tar(tmp_path / "new.tar.xz", FILES)
+    root = rb.unpack_release_b(new, tmp_path / "out", sums)
+    assert not (root / "stale.txt").exists()
+    assert rb.unpacked_release(tmp_path / "out", new) == root
+
+
+def test_unpacked_release_from_another_archive_is_refused(tmp_path):
+    sums = _manifest(tmp_path / "SUMS", FILES)
+    tar = _release_tar(tmp_path / "r.tar.xz", FILES)
+    rb.unpack_release_b(tar, tmp_path / "out", sums)
+    other = _release_tar(tmp_path / "other.tar.xz", {**FILES, rb.PROMPTS_FILE: b"changed"})
+    with pytest.raises(ValueError, match="unpacked from an archive with SHA-256 .*unpack it again"):
+        rb.unpacked_release(tmp_path / "out", other)
+    with pytest.raises(ValueError, match="SHA-256 None"):
+        rb.unpacked_release(tmp_path / "missing", tar)
+
+
+@pytest.mark.parametrize(
+    ("files", "match"),
+    [
+        pytest.param(
+            {rb.PROMPTS_FILE: FILES[rb.PROMPTS_FILE]},
+            r"r\.tar\.xz: 2 of 3 files missing or altered, first: results/attribution_interpret/"
+            r"ifa_llama_7b/lima_author_1\.pkl \(missing\), results/attribution_interpret/"
+            r"ifa_llama_7b/lima_author_2\.pkl \(missing\)$",
+            id="files-removed",
+        ),
+        pytest.param(
+            {**FILES, rb.PROMPTS_FILE: b"altered"},
+            r": 1 of 3 files missing or altered, first: datasets/FinalDataset\.tsv \(altered\)$",
+            id="file-altered",
+        ),
+        pytest.param(
+            {**FILES, "datasets/extra.tsv": b"x"},
+            rf"1 archive files not in the manifest .*SUMS, first: {rb.RELEASE_ROOT}/datasets/extra",
+            id="file-added",
+        ),
+    ],
+)
+def test_unpack_refuses_an_archive_that_differs_from_its_manifest(tmp_path, files, match):
+    """Issue 9: an archive with files removed ran to exit 0 with other numbers."""
+    tar = _release_tar(tmp_path / "r.tar.xz", files)
+    sums = _manifest(tmp_path / "SUMS", FILES)
+    with pytest.raises(ValueError, match=match) as err:
+        rb.unpack_release_b(tar, tmp_path / "out", sums)
+    assert "\n" not in str(err.value)
+    # a refused archive leaves no folder, empty or not, and no temporary folder
+    assert sorted(os.listdir(tmp_path)) == ["SUMS", "r.tar.xz"]
 
 
 @pytest.mark.parametrize(
@@ -142,9 +211,10 @@ def test_unpack_checksum_mismatch_leaves_nothing(tmp_path):
 )
 def test_unpack_refuses_unsafe_members(tmp_path, members, links, match):
     tar = _tar(tmp_path / "r.tar.xz", {f"{rb.RELEASE_ROOT}/ok": b"1", **members}, links)
+    sums = _manifest(tmp_path / "SUMS", {"ok": b"1"})
     with pytest.raises(ValueError, match=match):
-        rb.unpack_release_b(tar, tmp_path / "out")
-    assert sorted(os.listdir(tmp_path)) == ["r.tar.xz"]
+        rb.unpack_release_b(tar, tmp_path / "out", sums)
+    assert sorted(os.listdir(tmp_path)) == ["SUMS", "r.tar.xz"]
 
 
 # --------------------------------------------------------------------------- tables
@@ -301,103 +371,78 @@ def test_record_faults(tmp_path):
 # --------------------------------------------------------------------------- scores
 
 
-def test_score_release_by_hand(mini_release):
-    scores, faults = rb.score_release_with_faults(mini_release, "llama_7b")
-    assert scores.columns.tolist() == rb.SCORE_COLUMNS
-    assert scores["prompt_id"].tolist() == ["user_oriented_task_0", "lima_author_1"]
+def _convert(release_dir: Path, model: str):
+    prompts = rb.read_prompts(release_dir / rb.PROMPTS_FILE)
+    return rb.convert_release_model(release_dir, model, prompts)
+
+
+def test_converted_release_scored_by_hand(mini_release, tmp_path):
+    records, faults = _convert(mini_release, "llama_7b")
+    assert [r.prompt_id for r in records] == ["user_oriented_task_0", "lima_author_1"]
+    # converted once into the project's format, then scored as every other source
+    write_attribution(tmp_path / "llama.h5", records)
+    scores = attribution_scores_table(read_attribution(tmp_path / "llama.h5"), "llama_7b")
+    assert scores.columns.tolist() == ATTRIBUTION_SCORE_COLUMNS
     assert scores["source"].tolist() == ["Self-Instruct", "LIMA"]
     np.testing.assert_allclose(scores["score"], [SCORE, SCORE], rtol=1e-12)
     assert scores["n_instruction_tokens"].tolist() == [3, 3]
     assert scores["n_response_tokens"].tolist() == [2, 2]
+    assert records[0].response_text == " Hi!"
     fatal = faults[faults["fatal"]]
     assert fatal[["prompt_id", "kind"]].values.tolist() == [
         ["mtbench_writing_81", "shape_mismatch"]
     ]
 
-    vicuna = rb.score_release(mini_release, "vicuna_7b")
-    faults = vicuna.attrs["faults"]
+    vicuna, faults = _convert(mini_release, "vicuna_7b")
     assert faults.loc[faults["fatal"], "kind"].tolist() == ["missing_pickle"]
     # EXPLAIN / 2 peaks at 5 per column: re-normalised to 10, so the same levels and score
     assert set(faults.loc[~faults["fatal"], "kind"]) == {"columns_below_max", "not_discretised"}
-    np.testing.assert_allclose(vicuna["score"], [SCORE, SCORE], rtol=1e-12)
+    scores = attribution_scores_table(vicuna, "vicuna_7b")
+    np.testing.assert_allclose(scores["score"], [SCORE, SCORE], rtol=1e-12)
 
 
-def test_score_release_reports_unlocated_instruction(mini_release):
+def test_conversion_reports_unlocated_instruction(mini_release):
     path = mini_release / rb.MODEL_DIRS["llama_7b"] / "lima_author_1.pkl"
     inputs = [f"{W}Say", f"{W}hi", ".", f"{W}Be", f"{W}bri", "!", "<0x0A>", "<0x0A>", "Output", ":"]
     _write_pickle(path, _record("lima_author_1", inputs=inputs))
-    _, faults = rb.score_release_with_faults(mini_release, "llama_7b")
+    _, faults = _convert(mini_release, "llama_7b")
     row = faults[faults["kind"] == "not_located"]
     assert row["prompt_id"].tolist() == ["lima_author_1"]
     assert "lima_author_1: instruction sentence 'Be brief!'" in row["detail"].iloc[0]
 
 
-def test_model_agreement_faults():
-    scores = pd.DataFrame(
-        {
-            "model": ["llama_7b", "vicuna_7b", "llama_7b", "vicuna_7b", "llama_7b"],
-            "prompt_id": ["lima_author_1", "lima_author_1", "mtbench_x_2", "mtbench_x_2", "c"],
-            "n_prompt_tokens": [5, 5, 5, 6, 3],
-            "n_instruction_tokens": [2, 2, 1, 1, 1],
-        }
+def _agreement_record(prompt_id: str, n_prompt: int, n_instruction: int) -> PromptAttribution:
+    mask = np.zeros(n_prompt, dtype=bool)
+    mask[:n_instruction] = True
+    return PromptAttribution(
+        model="m",
+        prompt_id=prompt_id,
+        source="LIMA",
+        prompt_text="p",
+        response_text="r",
+        prompt_tokens=["a"] * n_prompt,
+        response_tokens=["b"],
+        importance=np.ones((n_prompt, 1), np.float32),
+        instruction_mask=mask,
     )
-    faults = rb.model_agreement_faults(scores)
+
+
+def test_model_agreement_faults():
+    records = {
+        "llama_7b": [
+            _agreement_record("lima_author_1", 5, 2),
+            _agreement_record("mtbench_x_2", 5, 1),
+            _agreement_record("c", 3, 1),
+        ],
+        "vicuna_7b": [
+            _agreement_record("lima_author_1", 5, 2),
+            _agreement_record("mtbench_x_2", 6, 1),
+        ],
+    }
+    faults = rb.model_agreement_faults(records)
     assert faults["prompt_id"].tolist() == ["mtbench_x_2"]
     assert faults["detail"].iloc[0] == ("n_prompt_tokens differ: {'llama_7b': 5, 'vicuna_7b': 6}")
     assert not faults["fatal"].any()
-
-
-def _scores(model: str, source: str, values) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "model": model,
-            "prompt_id": [f"{source}_{i}" for i in range(len(values))],
-            "source": source,
-            "score": values,
-            "n_response_tokens": 10,
-        }
-    )
-
-
-def test_instruction_focus_matches_scipy():
-    base = [1.0, 1.2, 0.8, 1.1, 0.9]
-    tuned = [1.5, 1.1, 1.7, 1.3]
-    table = pd.concat(
-        [
-            _scores("llama_7b", "LIMA", base),
-            _scores("vicuna_7b", "LIMA", tuned),
-            _scores("llama_7b", "MT-Bench", [1.0, 2.0]),
-            _scores("vicuna_7b", "MT-Bench", [1.0, 3.0]),
-            _scores("llama_7b", "Self-Instruct", [0.5, 0.7, 0.6]),
-            _scores("vicuna_7b", "Self-Instruct", [0.4, 0.9]),
-        ]
-    )
-    focus = rb.instruction_focus(table, "llama_7b", "vicuna_7b").set_index("source")
-    assert focus.index.tolist() == ["Self-Instruct", "LIMA", "MT-Bench", "All"]
-    ref = stats.ttest_ind(tuned, base, equal_var=False, alternative="greater")
-    assert focus.loc["LIMA", "t"] == pytest.approx(ref.statistic, rel=1e-12)
-    assert focus.loc["LIMA", "p_one_sided"] == pytest.approx(ref.pvalue, rel=1e-10)
-    assert focus.loc["LIMA", "mean_base"] == pytest.approx(1.0)
-    assert focus.loc["LIMA", "mean_tuned"] == pytest.approx(1.4)
-    assert focus.loc["All", "n_base"] == 10 and focus.loc["All", "n_tuned"] == 8
-
-
-def test_following_comparison():
-    scores = _scores("vicuna_7b", "LIMA", [0.2, 0.4, 1.0, 1.4, 1.2, 9.0])
-    scores.loc[5, "n_response_tokens"] = 4  # too short: left out
-    rated = pd.DataFrame(
-        {
-            "prompt_id": scores["prompt_id"],
-            "model": "vicuna_7b",
-            "followed": [False, False, True, True, True, True],
-        }
-    )
-    table = rb.following_comparison(scores, rated).set_index("source")
-    ref = stats.ttest_ind([1.0, 1.4, 1.2], [0.2, 0.4], equal_var=False, alternative="greater")
-    assert table.loc["LIMA", "n_followed"] == 3 and table.loc["LIMA", "n_unfollowed"] == 2
-    assert table.loc["LIMA", "t"] == pytest.approx(ref.statistic, rel=1e-12)
-    assert table.loc["LIMA", "p_one_sided"] == pytest.approx(ref.pvalue, rel=1e-10)
-    assert table.loc["All", "mean_followed"] == pytest.approx(1.2)
 
 
 # --------------------------------------------------------------------------- the real release
@@ -406,18 +451,23 @@ def test_following_comparison():
 @pytest.mark.release
 @pytest.mark.skipif(not TARBALL.is_file(), reason="shared release tarball not present")
 def test_real_release(tmp_path):
-    root = rb.unpack_release_b(TARBALL, tmp_path / "release", checksums=SUMS)
-    result = rb.analyse_release(root)
-    counts = result.scores.groupby("model").size().to_dict()
+    rb.unpack_release_b(TARBALL, tmp_path / "release", SUMS)
+    root = rb.unpacked_release(tmp_path / "release", TARBALL)
+    records, faults = rb.convert_release(root)
+    scores = pd.concat(
+        [attribution_scores_table(r, model) for model, r in records.items()], ignore_index=True
+    )
+    counts = scores.groupby("model").size().to_dict()
     assert counts == {"llama_7b": 631, "vicuna_7b": 632}
-    fatal = result.faults[result.faults["fatal"]]
+    fatal = faults[faults["fatal"]]
     assert fatal[["model", "prompt_id", "kind"]].values.tolist() == [
         ["llama_7b", "user_oriented_task_93", "empty_output"]
     ]
-    kinds = set(result.faults["kind"])
+    kinds = set(faults["kind"])
     assert "not_located" not in kinds and "models_disagree" not in kinds
-    focus = result.focus.set_index("source")
+    focus = instruction_focus_table(scores, [rb.MODEL_PAIR]).set_index("source")
     assert (focus["mean_tuned"] > focus["mean_base"]).all()
     assert focus.loc["All", "p_one_sided"] < 1e-10
-    following = result.following.set_index("source")
+    annotations = rb.read_annotations(root / rb.ANNOTATIONS_FILE)
+    following = following_comparison(scores, annotations, rb.RATED_MODEL).set_index("source")
     assert following.loc["All", "n_unfollowed"] + following.loc["All", "n_followed"] == 616

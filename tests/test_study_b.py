@@ -16,21 +16,38 @@ import pytest
 
 from readalike import figures_b, release_b
 from readalike import study_b as sb
+from readalike.concept_labels import concept_shift_table
 from readalike.figures import save_figure
+from readalike.formats import (
+    ATTRIBUTION_FORMAT,
+    PromptAttribution,
+    read_attribution,
+    read_components,
+    write_attribution,
+    write_components,
+)
+from readalike.instruction_focus import (
+    ATTRIBUTION_SCORE_COLUMNS,
+    FOCUS_COLUMNS,
+    attribution_scores_table,
+    instruction_focus_table,
+    source_of,
+)
+from readalike.subspaces import SUBSPACE_COLUMNS, subspace_similarity_table
+from readalike.verb_relations import VERB_COLUMNS, verb_relations_table
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = REPO / "resources" / "demo" / "study_b_prompts.tsv"
-TARBALL = REPO.parent / "shared" / "release" / "interpret_instruction_tuning.tar.xz"
 
 
-def _record(prompt_id: str, model: str = "base", seed: int = 0) -> sb.PromptAttribution:
+def _record(prompt_id: str, model: str = "base", seed: int = 0) -> PromptAttribution:
     rng = np.random.default_rng(seed)
     prompt_tokens = ["▁Write", "▁a", "▁poem", ".", "<0x0A>", "<0x0A>", "Output", ":", "▁é"]
     response_tokens = ["▁Bees", "▁hum", "", "</s>x"]
-    return sb.PromptAttribution(
+    return PromptAttribution(
         model=model,
         prompt_id=prompt_id,
-        source=release_b.source_of(prompt_id),
+        source=source_of(prompt_id),
         prompt_text="Write a poem.\n\nOutput: é",
         response_text="Bees hum",
         prompt_tokens=prompt_tokens,
@@ -40,7 +57,7 @@ def _record(prompt_id: str, model: str = "base", seed: int = 0) -> sb.PromptAttr
     )
 
 
-def _assert_same(a: sb.PromptAttribution, b: sb.PromptAttribution) -> None:
+def _assert_same(a: PromptAttribution, b: PromptAttribution) -> None:
     for field in ("model", "prompt_id", "source", "prompt_text", "response_text"):
         assert getattr(a, field) == getattr(b, field)
     assert a.prompt_tokens == b.prompt_tokens
@@ -88,13 +105,13 @@ def test_attribution_round_trip_is_exact(tmp_path):
     # not in alphabetical order: the file keeps the order of the run
     records = [_record("user_oriented_task_3", seed=1), _record("lima_author_0", seed=2)]
     path = tmp_path / "attr.h5"
-    sb.write_attribution(path, records, provenance="test")
-    back = sb.read_attribution(path)
+    write_attribution(path, records, provenance="test")
+    back = read_attribution(path)
     assert [r.prompt_id for r in back] == ["user_oriented_task_3", "lima_author_0"]
     for a, b in zip(records, back, strict=True):
         _assert_same(a, b)
     with h5py.File(path) as f:
-        assert f.attrs["format"] == sb.ATTRIBUTION_FORMAT
+        assert f.attrs["format"] == ATTRIBUTION_FORMAT
         assert f.attrs["model"] == "base"
         assert f["prompt/lima_author_0"].attrs["source"] == "LIMA"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["attr.h5"]  # no temporary left
@@ -102,13 +119,13 @@ def test_attribution_round_trip_is_exact(tmp_path):
 
 def test_attribution_write_refuses_bad_records(tmp_path):
     good = _record("lima_author_0")
-    bad = sb.PromptAttribution(**{**good.__dict__, "importance": good.importance[:, :2]})
+    bad = PromptAttribution(**{**good.__dict__, "importance": good.importance[:, :2]})
     with pytest.raises(ValueError, match="lima_author_0.*shape"):
-        sb.write_attribution(tmp_path / "a.h5", [bad])
+        write_attribution(tmp_path / "a.h5", [bad])
     with pytest.raises(ValueError, match="several models"):
-        sb.write_attribution(tmp_path / "a.h5", [good, _record("mtbench_1", model="tuned")])
+        write_attribution(tmp_path / "a.h5", [good, _record("mtbench_1", model="tuned")])
     with pytest.raises(ValueError, match="twice"):
-        sb.write_attribution(tmp_path / "a.h5", [good, good])
+        write_attribution(tmp_path / "a.h5", [good, good])
     assert not list(tmp_path.iterdir())
 
 
@@ -117,7 +134,7 @@ def test_read_attribution_checks_format(tmp_path):
     with h5py.File(path, "w") as f:
         f.attrs["format"] = "readalike.attention/1"
     with pytest.raises(ValueError, match="not a readalike.attribution/1 file"):
-        sb.read_attribution(path)
+        read_attribution(path)
 
 
 # --------------------------------------------------------------------------- attribution run
@@ -140,7 +157,13 @@ def test_attribution_run_shapes_and_masks(tiny_model, two_prompts, tmp_path):
 
     model_dir, _ = tiny_model
     records = sb.attribution_run(
-        model_dir, two_prompts, model_name="tiny", max_new_tokens=5, n_threads=1, progress=False
+        model_dir,
+        two_prompts,
+        model_name="tiny",
+        max_new_tokens=5,
+        chunk_size=16,
+        n_threads=1,
+        progress=False,
     )
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     assert [r.prompt_id for r in records] == ["user_oriented_task_0", "lima_author_2"]
@@ -164,12 +187,12 @@ def test_attribution_run_shapes_and_masks(tiny_model, two_prompts, tmp_path):
         assert "Output" not in marked and "Input" not in marked
         assert marked.strip() == " ".join(s for s in row_sentences[r.prompt_id])
     path = tmp_path / "tiny.h5"
-    sb.write_attribution(path, records)
-    for a, b in zip(records, sb.read_attribution(path), strict=True):
+    write_attribution(path, records)
+    for a, b in zip(records, read_attribution(path), strict=True):
         _assert_same(a, b)
 
-    scores = sb.attribution_scores_table(records, "tiny")
-    assert list(scores.columns) == sb.SCORE_COLUMNS
+    scores = attribution_scores_table(records, "tiny")
+    assert list(scores.columns) == ATTRIBUTION_SCORE_COLUMNS
     assert list(scores["n_response_tokens"]) == [len(r.response_tokens) for r in records]
     assert (scores["score"] >= 0).all()
 
@@ -179,8 +202,8 @@ def test_attribution_scores_by_hand():
     importance = np.zeros((9, 4), dtype=np.float32)
     importance[0, :] = 1.0
     importance[1, 0] = 0.75
-    record = sb.PromptAttribution(**{**record.__dict__, "importance": importance})
-    scores = sb.attribution_scores_table([record], "m")
+    record = PromptAttribution(**{**record.__dict__, "importance": importance})
+    scores = attribution_scores_table([record], "m")
     # levels: row 0 is 10 in every column, row 1 is ceil(7.5) = 8 in column 0, rest 0;
     # L1/L4 densities: row 0 = 40 / (4 * 10^4)^(1/4), row 1 = 8 / 8 = 1; divided by row 0's
     row0 = 40 / 40000**0.25
@@ -199,8 +222,8 @@ def test_instruction_focus_table_by_hand():
     rows += [("tuned", f"lima_author_{i}", "LIMA", s) for i, s in enumerate(tuned)]
     rows += [("base", "mtbench_1", "MT-Bench", 0.5), ("tuned", "mtbench_1", "MT-Bench", 0.5)]
     scores = pd.DataFrame(rows, columns=["model", "prompt_id", "source", "score"])
-    table = sb.instruction_focus_table(scores, [("base", "tuned")])
-    assert list(table.columns) == sb.FOCUS_COLUMNS
+    table = instruction_focus_table(scores, [("base", "tuned")])
+    assert list(table.columns) == FOCUS_COLUMNS
     assert list(table["source"]) == ["Self-Instruct", "LIMA", "MT-Bench", "All"]
     lima = table.set_index("source").loc["LIMA"]
     assert lima["mean_base"] == pytest.approx(0.2)
@@ -214,7 +237,7 @@ def test_instruction_focus_table_by_hand():
     assert pooled["mean_base"] == pytest.approx(0.275)
     assert pooled["mean_tuned"] == pytest.approx(0.575)
     with pytest.raises(ValueError, match="other"):
-        sb.instruction_focus_table(scores, [("base", "other")])
+        instruction_focus_table(scores, [("base", "other")])
 
 
 def test_different_tokenizers_are_refused(tiny_model, tiny_tokenizer_dir, zoo_texts, tmp_path):
@@ -246,22 +269,22 @@ def test_ffn_concepts_run_and_components(tiny_model, zoo_texts, tmp_path):
     assert concepts["explained_variance"].between(0, 1).all()
 
     path = tmp_path / "components.h5"
-    sb.write_components(path, components, "tiny")
-    back = sb.read_components(path, expected_model="tiny")
+    write_components(path, components, "tiny")
+    back = read_components(path, expected_model="tiny")
     np.testing.assert_array_equal(back, components)
     with pytest.raises(ValueError, match="'other'"):
-        sb.read_components(path, expected_model="other")
+        read_components(path, expected_model="other")
 
-    same = sb.subspace_similarity_table(components, back, "tiny", "tiny")
-    assert list(same.columns) == sb.SUBSPACE_COLUMNS
+    same = subspace_similarity_table(components, back, "tiny", "tiny")
+    assert list(same.columns) == SUBSPACE_COLUMNS
     assert list(same["layer"]) == [0, 1, 2]
     np.testing.assert_allclose(same["mean_cosine_principal_angles"], 1.0, atol=1e-6)
 
-    shift = sb.concept_shift_table(concepts, concepts, "tiny", "tiny")
+    shift = concept_shift_table(concepts, concepts, "tiny", "tiny")
     assert list(shift.columns[:2]) == ["model_base", "model_tuned"]
     assert (shift["difference"].fillna(0) == 0).all()
     with pytest.raises(ValueError, match="n_components=99"):
-        sb.ffn_concepts_run(model_dir, words, model_name="tiny", n_components=99)
+        sb.ffn_concepts_run(model_dir, words, model_name="tiny", n_components=99, n_top_words=10)
 
 
 def test_ffn_concepts_run_names_unknown_architecture(tmp_path):
@@ -274,7 +297,7 @@ def test_ffn_concepts_run_names_unknown_architecture(tmp_path):
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="w0").save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="'gpt'.*model.layers"):
-        sb.ffn_concepts_run(tmp_path, ["w1"], model_name="gpt", n_components=2)
+        sb.ffn_concepts_run(tmp_path, ["w1"], model_name="gpt", n_components=2, n_top_words=1)
 
 
 # --------------------------------------------------------------------------- head pairs
@@ -285,17 +308,20 @@ def test_head_pairs_run(tiny_model, zoo_texts):
 
     model_dir, _ = tiny_model
     words, freqs = sb.demo_vocabulary(zoo_texts, AutoTokenizer.from_pretrained(model_dir))
-    verbs = [w for w in ("make", "live", "flows", "carry", "pumps", "write") if w in words]
+    # every word counts as a "verb" here and each head dimension ranks the whole
+    # vocabulary, so the tiny model's heads hold pairs and the table cannot pass empty
+    verbs = list(words)
     counts, n_layers = sb.head_pairs_run(
-        model_dir, words, freqs, model_name="tiny", top_k=40, n_frequent=100, verbs=verbs
+        model_dir, words, freqs, model_name="tiny", top_k=len(words), n_frequent=50, verbs=verbs
     )
     assert n_layers == 3 == counts.attrs["n_layers"]
     assert list(counts.columns) == sb.HEAD_PAIR_COLUMNS
-    assert (counts["n_pairs"] >= 0).all()
+    # the documented table: only (layer, head, verb) that hold pairs, and some do
+    assert len(counts) > 0
+    assert (counts["n_pairs"] > 0).all()
     assert counts["layer"].between(0, 2).all() and counts["head"].between(0, 1).all()
     assert set(counts["verb"]) <= set(verbs)
     assert (counts["model"] == "tiny").all()
-    assert sb.model_depth(model_dir) == 3
 
 
 def test_verb_relations_table_by_hand():
@@ -313,8 +339,8 @@ def test_verb_relations_table_by_hand():
         + [(6, 0, "see", 1)],
         columns=columns,
     )
-    table = sb.verb_relations_table(base, tuned, 8, "b", "t", ["write", "explain"], ["go", "see"])
-    assert list(table.columns) == sb.VERB_COLUMNS
+    table = verb_relations_table(base, tuned, 8, "b", "t", ["write", "explain"], ["go", "see"])
+    assert list(table.columns) == VERB_COLUMNS
     assert sorted(table["depth_quarter"].unique()) == [0, 1, 2, 3]
     assert (table["model_base"] == "b").all() and (table["model_tuned"] == "t").all()
     q0 = table[table["depth_quarter"] == 0].set_index("verb_list")
@@ -335,33 +361,6 @@ def test_demo_vocabulary(tiny_model):
     words, freqs = sb.demo_vocabulary(["Bees, bees and glaciers.", "Bees!"], tokenizer)
     assert words == ["bees", "and", "glaciers"]
     np.testing.assert_array_equal(freqs, [3.0, 1.0, 1.0])
-
-
-# --------------------------------------------------------------------------- released data
-
-
-@pytest.mark.release
-def test_release_b_tables(tmp_path):
-    if not TARBALL.is_file():
-        pytest.skip(f"{TARBALL} is absent")
-    tables = sb.release_b_tables(TARBALL, tmp_path / "work")
-    assert set(tables) == {"attribution_scores", "instruction_focus", "following", "faults"}
-    scores = tables["attribution_scores"]
-    assert list(scores.columns) == sb.SCORE_COLUMNS
-    assert set(scores["model"]) == {"llama_7b", "vicuna_7b"}
-    assert len(scores) > 1200
-    focus = tables["instruction_focus"].set_index("source")
-    assert list(tables["instruction_focus"].columns) == sb.FOCUS_COLUMNS
-    assert list(focus.index) == ["Self-Instruct", "LIMA", "MT-Bench", "All"]
-    # the paper's finding: Vicuna attributes more to the instruction than LLaMA
-    assert focus.loc["All", "mean_tuned"] > focus.loc["All", "mean_base"]
-    assert focus.loc["All", "p_one_sided"] < 0.05
-    assert list(tables["following"].columns) == sb.FOLLOWING_COLUMNS
-    assert "empty_output" in set(tables["faults"]["kind"])
-    # a second call reuses the unpacked folder
-    again = sb.release_b_tables(TARBALL, tmp_path / "work")
-    pd.testing.assert_frame_equal(again["attribution_scores"], scores)
-    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == [release_b.RELEASE_ROOT]
 
 
 # --------------------------------------------------------------------------- figures
@@ -401,10 +400,10 @@ def test_figures(tmp_path):
             "level": ["semantics", "cannot tell", "syntax"] * 4,
         }
     )
-    shift = sb.concept_shift_table(labels, labels.iloc[::-1].reset_index(drop=True), "b", "t")
+    shift = concept_shift_table(labels, labels.iloc[::-1].reset_index(drop=True), "b", "t")
     _saved(figures_b.concept_shares_figure(shift), tmp_path, "concepts")
 
-    verbs = sb.verb_relations_table(
+    verbs = verb_relations_table(
         pd.DataFrame([(0, 0, "write", 1), (5, 1, "go", 2)], columns=sb.HEAD_PAIR_COLUMNS[1:]),
         pd.DataFrame([(0, 0, "write", 3), (5, 1, "go", 1)], columns=sb.HEAD_PAIR_COLUMNS[1:]),
         8,

@@ -14,9 +14,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .attribution import discretise, piece_bytes  # noqa: E402
-from .release_b import ALL_SOURCES, SOURCES  # noqa: E402
-from .study_b import PromptAttribution  # noqa: E402
+from .formats import PromptAttribution  # noqa: E402
+from .instruction_focus import ALL_SOURCES, SOURCES, discretise  # noqa: E402
+from .instruction_tokens import piece_bytes  # noqa: E402
 
 #: Colour of instruction tokens in the heat map's labels and margin.
 INSTRUCTION_COLOR = "tab:red"
@@ -107,8 +107,9 @@ def instruction_scores_figure(scores: pd.DataFrame) -> plt.Figure:
     Parameters
     ----------
     scores
-        ``model``, ``source``, ``score`` (:func:`readalike.study_b.attribution_scores_table`
-        of several models, concatenated).
+        ``model``, ``source``, ``score``
+        (:func:`readalike.instruction_focus.attribution_scores_table` of several models,
+        concatenated).
     """
     models = list(dict.fromkeys(scores["model"]))
     sources = _source_order(scores["source"].unique())
@@ -151,33 +152,33 @@ def instruction_scores_figure(scores: pd.DataFrame) -> plt.Figure:
 
 
 def concept_shares_figure(shift_table: pd.DataFrame) -> plt.Figure:
-    """Shares of tasks and linguistic levels per depth group, base and tuned bars stacked.
+    """Shares of tasks and linguistic levels per depth quarter, base and tuned bars stacked.
 
     Parameters
     ----------
     shift_table
-        :func:`readalike.study_b.concept_shift_table` (one model pair).
+        :func:`readalike.concept_labels.concept_shift_table` (one model pair).
     """
     pairs = shift_table[["model_base", "model_tuned"]].drop_duplicates()
     if len(pairs) != 1:
         raise ValueError(f"concept shares of {len(pairs)} model pairs; draw one pair per figure")
     base, tuned = pairs.iloc[0]
     dimensions = [d for d in ("task", "level") if d in set(shift_table["dimension"])]
-    groups = sorted(shift_table["layer_group"].unique())
+    quarters = sorted(shift_table["depth_quarter"].unique())
     fig, axes = plt.subplots(1, len(dimensions), figsize=(5 * len(dimensions), 3.8), squeeze=False)
-    x = np.arange(len(groups))
+    x = np.arange(len(quarters))
     for ax, dimension in zip(axes[0], dimensions, strict=True):
         part = shift_table[shift_table["dimension"] == dimension]
         categories = list(dict.fromkeys(part["category"]))
         cmap = plt.get_cmap("tab10")
         for offset, column, hatch in ((-0.2, "share_base", ""), (0.2, "share_tuned", "//")):
-            wide = part.pivot(index="layer_group", columns="category", values=column)
-            wide = wide.reindex(index=groups, columns=categories)
-            # a group without any explainable component has no shares (NaN): say so
+            wide = part.pivot(index="depth_quarter", columns="category", values=column)
+            wide = wide.reindex(index=quarters, columns=categories)
+            # a quarter without any explainable component has no shares (NaN): say so
             for xi in x[wide.isna().all(axis=1).to_numpy()]:
                 ax.text(xi + offset, 0.02, "none\nexpl.", ha="center", fontsize=6, color="grey")
             wide = wide.fillna(0.0)
-            bottom = np.zeros(len(groups))
+            bottom = np.zeros(len(quarters))
             for c, category in enumerate(categories):
                 values = wide[category].to_numpy()
                 ax.bar(
@@ -191,12 +192,12 @@ def concept_shares_figure(shift_table: pd.DataFrame) -> plt.Figure:
                     label=category if column == "share_base" else None,
                 )
                 bottom += values
-        ax.set_xticks(x, [f"group {g}\nbase | tuned" for g in groups], fontsize=8)
+        ax.set_xticks(x, [f"Q{q + 1}\nbase | tuned" for q in quarters], fontsize=8)
         ax.set_ylim(0, 1.05)
         ax.set_ylabel(f"share of explainable components ({dimension})")
         ax.set_title(f"{dimension}: {base} (left), {tuned} (right, hatched)", fontsize=9)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.suptitle("Feed-forward concepts by depth (groups: shallow to deep)")
+    fig.suptitle("Feed-forward concepts by depth quarter (shallow to deep)")
     fig.tight_layout()
     return fig
 
@@ -207,7 +208,7 @@ def verb_relations_figure(table: pd.DataFrame) -> plt.Figure:
     Parameters
     ----------
     table
-        :func:`readalike.study_b.verb_relations_table` (one or more model pairs, one panel
+        :func:`readalike.verb_relations.verb_relations_table` (one or more model pairs, one panel
         each); the Welch ``p`` of each quarter is written above its bars.
     """
     pairs = list(dict.fromkeys(zip(table["model_base"], table["model_tuned"], strict=True)))

@@ -17,6 +17,17 @@ Saccades (one file per reader group)
     ``(n_words, n_words)`` float64, ``m[i, j]`` = saccades from word ``i`` to word ``j``
     (``num``: mean count per reader, ``dur``: the same weighted by fixation duration in ms),
     with attributes ``group``, ``n_readers`` (readers who read that sentence) and ``source``.
+
+Attribution (Study B; one file per model: :func:`write_attribution`)
+    root attributes: ``format`` = ``"readalike.attribution/1"``, ``model``, ``source``.
+    one group per prompt at ``prompt/<ID>``, in run order: ``importance``
+    ``(n_prompt_tokens, n_response_tokens)`` float32, ``prompt_tokens``,
+    ``response_tokens`` (UTF-8), ``instruction_mask`` ``(n_prompt_tokens,)`` bool; attributes
+    ``source``, ``prompt_text``, ``response_text``.
+
+Feed-forward components (Study B; one file per model: :func:`write_components`)
+    root attributes: ``format`` = ``"readalike.ffn_components/1"``, ``model``; dataset
+    ``components`` ``(n_layers, R, hidden)`` float32.
 """
 
 from __future__ import annotations
@@ -257,3 +268,234 @@ def check_same_lengths(
                     f"{found_name}: article {a} sentence {s} has {n_got} words, "
                     f"{expected_name} has {n_exp}"
                 )
+
+
+# --------------------------------------------------------------------------- Study B
+
+ATTRIBUTION_FORMAT = "readalike.attribution/1"
+COMPONENTS_FORMAT = "readalike.ffn_components/1"
+
+
+@dataclass(frozen=True)
+class PromptAttribution:
+    """One prompt answered by one model, with the attribution of its response.
+
+    Attributes
+    ----------
+    model
+        The model's name (the file's root attribute ``model``).
+    prompt_id, source
+        ID from the prompts file and its source (``Self-Instruct``, ``LIMA``, ``MT-Bench``).
+    prompt_text, response_text
+        The prompt as the model read it, and the decoded greedy response.
+    prompt_tokens
+        ``n_prompt`` token strings of the prompt, without BOS.
+    response_tokens
+        ``n_response`` token strings of the response, without EOS.
+    importance
+        ``(n_prompt, n_response)`` float32: gradient x input, sign kept (or, for the
+        authors' release, their stored heat-map levels 0-10).
+    instruction_mask
+        ``(n_prompt,)`` bool, True on the tokens of the instruction sentences.
+    """
+
+    model: str
+    prompt_id: str
+    source: str
+    prompt_text: str
+    response_text: str
+    prompt_tokens: list[str]
+    response_tokens: list[str]
+    importance: np.ndarray
+    instruction_mask: np.ndarray
+
+    def check(self, where: str) -> None:
+        """Raise ``ValueError`` (naming ``where`` and the prompt) if the parts disagree."""
+        shape = (len(self.prompt_tokens), len(self.response_tokens))
+        name = f"{where}: {self.prompt_id}"
+        if "/" in self.prompt_id or not self.prompt_id.strip():
+            raise ValueError(f"{name}: a prompt ID must be non-empty and hold no '/'")
+        if self.importance.shape != shape:
+            raise ValueError(
+                f"{name}: importance of shape {self.importance.shape}, expected "
+                f"(n_prompt_tokens, n_response_tokens) = {shape}"
+            )
+        if self.instruction_mask.shape != (shape[0],) or self.instruction_mask.dtype != bool:
+            raise ValueError(f"{name}: instruction_mask must be bool of shape ({shape[0]},)")
+        if 0 in shape:
+            raise ValueError(f"{name}: empty prompt or response")
+        if not np.isfinite(self.importance).all():
+            raise ValueError(f"{name}: importance holds NaN or inf")
+
+
+def write_attribution(
+    path: str | os.PathLike, records: Sequence[PromptAttribution], provenance: str = ""
+) -> None:
+    """Write one model's attribution records as :data:`ATTRIBUTION_FORMAT` HDF5, atomically.
+
+    Layout: root attributes ``format``, ``model``, ``source`` (free text: how the file was
+    made); one group ``prompt/<ID>`` per prompt, in the records' order, with datasets
+    ``importance`` ``(n_prompt_tokens, n_response_tokens)`` float32, ``prompt_tokens`` and
+    ``response_tokens`` (UTF-8 strings), ``instruction_mask`` ``(n_prompt_tokens,)`` bool,
+    and attributes ``source``, ``prompt_text``, ``response_text``.
+
+    Parameters
+    ----------
+    path
+        The ``.h5`` file to write.
+    records
+        At least one record, all of the same model, distinct prompt IDs.
+    provenance
+        Stored as the root attribute ``source``.
+
+    Raises
+    ------
+    ValueError
+        No record, several models, a repeated ID, or a record whose parts disagree.
+    """
+    path = Path(path)
+    if not records:
+        raise ValueError(f"{path}: no attribution record to write")
+    models = sorted({r.model for r in records})
+    if len(models) != 1:
+        raise ValueError(f"{path}: records of several models {models}; one file per model")
+    seen: set[str] = set()
+    for record in records:
+        record.check(str(path))
+        if record.prompt_id in seen:
+            raise ValueError(f"{path}: prompt {record.prompt_id!r} appears twice")
+        seen.add(record.prompt_id)
+    strings = h5py.string_dtype("utf-8")
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(format=ATTRIBUTION_FORMAT, model=models[0], source=provenance)
+        # track_order keeps the prompts in the order they were run, not sorted by name
+        prompts = f.create_group("prompt", track_order=True)
+        for r in records:
+            group = prompts.create_group(r.prompt_id)
+            group.create_dataset("importance", data=np.asarray(r.importance, dtype=np.float32))
+            group.create_dataset("prompt_tokens", data=list(r.prompt_tokens), dtype=strings)
+            group.create_dataset("response_tokens", data=list(r.response_tokens), dtype=strings)
+            group.create_dataset("instruction_mask", data=np.asarray(r.instruction_mask, bool))
+            group.attrs.update(
+                source=r.source, prompt_text=r.prompt_text, response_text=r.response_text
+            )
+
+
+def read_attribution(path: str | os.PathLike) -> list[PromptAttribution]:
+    """Read an :data:`ATTRIBUTION_FORMAT` file written by :func:`write_attribution`.
+
+    Returns
+    -------
+    list of PromptAttribution
+        In the order they were written.
+
+    Raises
+    ------
+    ValueError
+        Naming the file (and prompt): another format, or a record whose parts disagree.
+    """
+    path = Path(path)
+    records = []
+    with h5py.File(path, "r") as f:
+        _check_format(f, path, ATTRIBUTION_FORMAT)
+        model = str(f.attrs["model"])
+        for prompt_id, group in f["prompt"].items():
+            try:
+                record = PromptAttribution(
+                    model=model,
+                    prompt_id=prompt_id,
+                    source=str(group.attrs["source"]),
+                    prompt_text=str(group.attrs["prompt_text"]),
+                    response_text=str(group.attrs["response_text"]),
+                    prompt_tokens=list(group["prompt_tokens"].asstr()[()]),
+                    response_tokens=list(group["response_tokens"].asstr()[()]),
+                    importance=group["importance"][()].astype(np.float32, copy=False),
+                    instruction_mask=group["instruction_mask"][()].astype(bool, copy=False),
+                )
+            except KeyError as err:
+                raise ValueError(f"{path}: {prompt_id}: missing {err}") from None
+            record.check(str(path))
+            records.append(record)
+    if not records:
+        raise ValueError(f"{path}: holds no prompt")
+    return records
+
+
+def write_components(path: str | os.PathLike, components: np.ndarray, model_name: str) -> None:
+    """Write ``(n_layers, R, hidden)`` components as :data:`COMPONENTS_FORMAT` HDF5, atomically.
+
+    Root attributes ``format``, ``model``; dataset ``components`` float32.
+    """
+    components = np.asarray(components, dtype=np.float32)
+    if components.ndim != 3 or not np.isfinite(components).all():
+        raise ValueError(
+            f"{path}: components must be finite (n_layers, R, hidden), got {components.shape}"
+        )
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(format=COMPONENTS_FORMAT, model=model_name)
+        f.create_dataset("components", data=components)
+
+
+def read_components(path: str | os.PathLike, expected_model: str | None = None) -> np.ndarray:
+    """Read :func:`write_components`' file: ``(n_layers, R, hidden)`` float32.
+
+    ``expected_model``, when given, must equal the file's ``model`` attribute.
+    """
+    path = Path(path)
+    with h5py.File(path, "r") as f:
+        _check_format(f, path, COMPONENTS_FORMAT)
+        model = str(f.attrs["model"])
+        components = f["components"][()]
+    if expected_model is not None and model != expected_model:
+        raise ValueError(f"{path}: components of model {model!r}, expected {expected_model!r}")
+    if components.ndim != 3 or not np.isfinite(components).all():
+        raise ValueError(f"{path}: components must be finite (n_layers, R, hidden)")
+    return components.astype(np.float32, copy=False)
+
+
+def check_reader_lengths(
+    expected: list[list[int]], saccades: SaccadeSet, expected_name: str, found_name: str
+) -> None:
+    """:func:`check_same_lengths` for a saccade set, naming group and reader where it can.
+
+    The per-reader matrices of a file share the group mean's lengths (checked on read), so
+    a sentence whose word count differs from ``expected`` (the stimuli or a model file) is
+    reported with the group and the first reader who read it.
+    """
+    found = saccades.lengths()
+    check_same_lengths(
+        [[0] * len(a) for a in expected], [[0] * len(a) for a in found], expected_name, found_name
+    )
+    for a, (exp, got) in enumerate(zip(expected, found, strict=True)):
+        for s, (n_exp, n_got) in enumerate(zip(exp, got, strict=True)):
+            if n_exp == n_got:
+                continue
+            who = ""
+            for per_reader in (saccades.reader_measures or {}).values():
+                if per_reader.readers[a][s].size:
+                    who = f" reader {saccades.reader_ids[int(per_reader.readers[a][s][0])]}"
+                    break
+            raise ValueError(
+                f"{found_name}: group {saccades.group}{who} article {a} sentence {s} has "
+                f"{n_got} words, {expected_name} has {n_exp}"
+            )
+
+
+def check_distinct_readers(human_paths: Mapping[str, str | os.PathLike]) -> None:
+    """Refuse a reader id that appears in two groups' saccade files (one line, both groups).
+
+    Reads only the files' root attributes; files without per-reader data are skipped.
+    """
+    owner: dict[str, tuple[str, str | os.PathLike]] = {}
+    for group, path in human_paths.items():
+        with h5py.File(path, "r") as f:
+            _check_format(f, Path(path), SACCADES_FORMAT)
+            ids = [str(r) for r in f.attrs.get("reader_ids", [])]
+        for reader in ids:
+            if reader in owner:
+                first_group, first_path = owner[reader]
+                raise ValueError(
+                    f"reader {reader} is in group {first_group} ({first_path}) and in group "
+                    f"{group} ({path}); a reader belongs to one group"
+                )
+            owner[reader] = (group, path)

@@ -31,9 +31,8 @@ Choices, with the authors' code as reference:
   kept if it occurs in at least ``min_dims`` (default 2) *distinct* dimensions of the
   head. The authors counted occurrences, so one dimension holding both (a, b) and
   (b, a) counted twice; counting dimensions follows the paper's wording.
-* The general verbs are a shipped list of frequent English verbs (about as many as the
-  instruction verbs); the authors sampled the 3000 most frequent WordNet verbs, which
-  needs NLTK and wordfreq data that cannot be downloaded here.
+* The verb lists and the base-versus-tuned comparison live in
+  :mod:`readalike.verb_relations`.
 """
 
 from __future__ import annotations
@@ -41,23 +40,17 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 from tqdm import tqdm
 
-from .ffn_concepts import depth_groups
 from .vocabulary import ModelModules
 
 logger = logging.getLogger(__name__)
-
-#: Names of the two verb lists in result tables.
-INSTRUCTION, GENERAL = "instruction", "general"
 
 
 def fold_norm_gain(weight: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
@@ -422,45 +415,6 @@ def model_word_pairs(
     return pd.concat(tables, ignore_index=True)[columns]
 
 
-def read_verb_list(path: str | os.PathLike) -> list[str]:
-    """Read a verb list: one lowercase verb per line, ``#`` comments and blank lines skipped.
-
-    Raises
-    ------
-    ValueError
-        If a line holds more than one word or repeats a verb, or the list is empty;
-        names the file and the line.
-    """
-    path = Path(path)
-    verbs: dict[str, int] = {}
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        text = line.split("#", 1)[0].strip().lower()
-        if not text:
-            continue
-        if len(text.split()) != 1:
-            raise ValueError(f"{path}, line {line_no}: expected one verb, found {text!r}")
-        if text in verbs:
-            raise ValueError(f"{path}, line {line_no}: {text!r} repeats line {verbs[text]}")
-        verbs[text] = line_no
-    if not verbs:
-        raise ValueError(f"{path}: no verb found")
-    return list(verbs)
-
-
-def default_verb_lists() -> tuple[list[str], list[str]]:
-    """The shipped instruction and general verb lists (``readalike/data/*_verbs.txt``).
-
-    The instruction verbs are those the authors' analysis lists; the general verbs are
-    frequent English verbs outside that list (see the module notes).
-    """
-    data = resources.files("readalike") / "data"
-    with resources.as_file(data / "instruction_verbs.txt") as path:
-        instruction = read_verb_list(path)
-    with resources.as_file(data / "general_verbs.txt") as path:
-        general = read_verb_list(path)
-    return instruction, general
-
-
 def verb_pair_counts(
     pairs: pd.DataFrame, words: Sequence[str], verbs: Sequence[str]
 ) -> pd.DataFrame:
@@ -503,129 +457,3 @@ def verb_pair_counts(
     )
     counts = hits.groupby(["layer", "head", "verb"], sort=True).size()
     return counts.rename("count").reset_index()
-
-
-def per_verb_fractions(
-    counts_base: pd.DataFrame,
-    counts_tuned: pd.DataFrame,
-    n_layers: int,
-    verbs: Sequence[str],
-    n_groups: int = 4,
-) -> pd.DataFrame:
-    """For each verb and depth group: of the heads whose count of pairs with the verb
-    changed under tuning, the fraction where the tuned model has more.
-
-    Parameters
-    ----------
-    counts_base, counts_tuned
-        :func:`verb_pair_counts` of the two models (absent rows are zeros).
-    n_layers
-        The models' depth; layer groups are :func:`readalike.ffn_concepts.depth_groups`.
-    verbs
-        Verbs to report.
-    n_groups
-        Groups of depth (4: quarters).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``depth_quarter`` (the group), ``verb``, ``n_changed`` (heads), ``n_gained``,
-        ``fraction_gained`` (NaN where no head changed); one row per group and verb.
-    """
-    keys = ["layer", "head", "verb"]
-    merged = pd.merge(
-        counts_base[[*keys, "count"]].rename(columns={"count": "base"}),
-        counts_tuned[[*keys, "count"]].rename(columns={"count": "tuned"}),
-        on=keys,
-        how="outer",
-    ).fillna({"base": 0, "tuned": 0})
-    verbs = [verb.lower() for verb in verbs]
-    merged = merged[merged["verb"].isin(verbs)]
-    changed = merged[merged["base"] != merged["tuned"]]
-    changed = changed.assign(
-        depth_quarter=depth_groups(changed["layer"].to_numpy(), n_layers, n_groups),
-        gained=(changed["tuned"] > changed["base"]).astype(np.int64),
-    )
-    stats_ = changed.groupby(["depth_quarter", "verb"])["gained"].agg(["size", "sum"])
-    grid = pd.MultiIndex.from_product([range(n_groups), verbs], names=["depth_quarter", "verb"])
-    stats_ = stats_.reindex(grid, fill_value=0)
-    table = pd.DataFrame(
-        {
-            "n_changed": stats_["size"].to_numpy(np.int64),
-            "n_gained": stats_["sum"].to_numpy(np.int64),
-        },
-        index=grid,
-    ).reset_index()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        table["fraction_gained"] = np.where(
-            table["n_changed"] > 0, table["n_gained"] / table["n_changed"], np.nan
-        )
-    return table
-
-
-def verb_relation_fractions(
-    counts_base: pd.DataFrame,
-    counts_tuned: pd.DataFrame,
-    n_layers: int,
-    verbs_instruction: Sequence[str],
-    verbs_general: Sequence[str],
-    n_groups: int = 4,
-) -> pd.DataFrame:
-    """Did tuning make heads relate instruction verbs more than general verbs?
-
-    Per depth group and verb list: the mean over verbs of :func:`per_verb_fractions`
-    (verbs with no changed head are left out), and a Welch t-test of the instruction
-    verbs' fractions against the general verbs' (the same ``t``, ``p`` on both rows of a
-    group; NaN where either list has fewer than two verbs with a fraction).
-
-    Parameters
-    ----------
-    counts_base, counts_tuned
-        :func:`verb_pair_counts` of the pre-trained and the tuned model.
-    n_layers
-        The models' depth.
-    verbs_instruction, verbs_general
-        Disjoint verb lists.
-    n_groups
-        Groups of depth (4: quarters).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``depth_quarter``, ``verb_list`` (``instruction``/``general``),
-        ``fraction_gained``, ``n_verbs``, ``t``, ``p``.
-    """
-    instruction = [verb.lower() for verb in verbs_instruction]
-    general = [verb.lower() for verb in verbs_general]
-    overlap = sorted(set(instruction) & set(general))
-    if overlap:
-        raise ValueError(f"verbs in both lists: {', '.join(overlap)}")
-    fractions = per_verb_fractions(
-        counts_base, counts_tuned, n_layers, [*instruction, *general], n_groups
-    )
-    fractions["verb_list"] = np.where(fractions["verb"].isin(instruction), INSTRUCTION, GENERAL)
-    rows = []
-    for group in range(n_groups):
-        part = fractions[(fractions["depth_quarter"] == group) & fractions["n_changed"].gt(0)]
-        values = {
-            name: part.loc[part["verb_list"] == name, "fraction_gained"].to_numpy()
-            for name in (INSTRUCTION, GENERAL)
-        }
-        if min(len(v) for v in values.values()) >= 2:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                test = stats.ttest_ind(values[INSTRUCTION], values[GENERAL], equal_var=False)
-            t, p = float(test.statistic), float(test.pvalue)
-        else:
-            t = p = np.nan
-        for name in (INSTRUCTION, GENERAL):
-            rows.append(
-                {
-                    "depth_quarter": group,
-                    "verb_list": name,
-                    "fraction_gained": values[name].mean() if len(values[name]) else np.nan,
-                    "n_verbs": len(values[name]),
-                    "t": t,
-                    "p": p,
-                }
-            )
-    return pd.DataFrame(rows)

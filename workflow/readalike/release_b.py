@@ -1,12 +1,20 @@
-"""Released attribution matrices of arXiv 2310.00492: safe loading, checks and scores.
+"""Released attribution matrices of arXiv 2310.00492: verified unpacking, safe loading, checks.
 
 The authors (JacksonWuxs/Interpret_Instruction_Tuning_LLMs, commit ``52508a0``, GPL-3.0)
 released, per prompt and model (LLaMA-7B, Vicuna-7B), a pickled dict with the prompt and
 response SentencePiece tokens and the attribution matrix ``Explain`` (n_input x n_output).
-This module unpacks the shared tarball safely, reads the prompt and rating tables, loads each
-pickle through :mod:`readalike.safe_pickle` with every check we can make, and computes the
-instruction score of :mod:`readalike.attribution` for each prompt, reporting every oddity in
-a faults table instead of trusting the files.
+This module is a loader and checker only: it unpacks the shared tarball safely, verifying
+every file against the pinned manifest (:func:`unpack_release_b`), reads the prompt and
+rating tables, loads each pickle through :mod:`readalike.safe_pickle` with every check we
+can make, and converts the matrices once into the project's attribution format
+(:func:`convert_release`, written by :func:`readalike.formats.write_attribution`),
+reporting every oddity in a faults table instead of trusting the files. The scores and
+tests are those of every other source (:mod:`readalike.instruction_focus`).
+
+**The manifest is required.** Every file it lists must be unpacked with its SHA-256, and
+the archive may hold no file it does not list: an archive with files removed, altered *or
+added* is not the pinned release (an added pickle would silently join the scores), so it
+is refused before anything is written, with one line naming the first offending files.
 
 What the real files hold (found by these checks, see :func:`record_faults`; shared copy of
 commit ``52508a0``):
@@ -14,7 +22,7 @@ commit ``52508a0``):
 * ``Explain`` is **already discretised**: integer levels 0-10 in all 1,263 non-empty
   matrices, i.e. the heat-map form ``ceil(10 * I+ / (max + 1e-7))`` with ``b = 0``, not the
   raw gradient x input the authors' current ``generator.py`` stores. Scoring re-applies
-  :func:`~readalike.attribution.discretise` with ``L = 10, b = 7``; on a column whose
+  :func:`~readalike.instruction_focus.discretise` with ``L = 10, b = 7``; on a column whose
   maximum is 10 this only drops levels 0-7. Columns whose maximum lies in 1-9 (the
   authors' ``+1e-7`` damped columns with tiny gradients: 2,659 of 185,781 columns in 313
   LLaMA-7B pickles, 4,218 of 124,506 in 460 Vicuna-7B pickles) are re-normalised to a
@@ -29,36 +37,28 @@ commit ``52508a0``):
   prompt byte for byte (emoji and CJK through ``<0xNN>`` pieces), both models' ``Input``
   tokens agree, and every instruction sentence is located.
 
-Tables use ``model`` keys ``llama_7b`` / ``vicuna_7b`` and ``source`` names from the ID
-prefix: ``user_oriented_task_`` -> Self-Instruct, ``lima_author_`` -> LIMA, ``mtbench_`` ->
-MT-Bench.
+Tables use ``model`` keys ``llama_7b`` / ``vicuna_7b`` and the source names of
+:data:`readalike.instruction_focus.SOURCES`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
-import shutil
 import tarfile
-import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 
-from readalike.attribution import (
-    discretise,
-    importance_density,
-    instruction_score,
-    instruction_token_mask,
-    piece_bytes,
-    welch_one_sided,
-)
-from readalike.checksums import read_manifest, verify_files
-from readalike.safe_pickle import UnsafePickleError, load_pickle
+from .checksums import read_manifest, sha256_file
+from .formats import PromptAttribution
+from .instruction_focus import source_of
+from .instruction_tokens import instruction_token_mask, piece_bytes
+from .outputs import atomic_dir
+from .safe_pickle import UnsafePickleError, load_pickle
 
 logger = logging.getLogger(__name__)
 
@@ -68,29 +68,23 @@ RELEASE_REPO = "JacksonWuxs/Interpret_Instruction_Tuning_LLMs"
 RELEASE_COMMIT = "52508a0a9597e8a2fb239740261cac424eea23c0"
 PROMPTS_FILE = "datasets/FinalDataset.tsv"
 ANNOTATIONS_FILE = "datasets/AnnotatedDataset.tsv"
+#: The file inside an unpacked folder that records the archive's SHA-256.
+ARCHIVE_SHA256_FILE = "sha256"
 #: Released models: our key -> folder of pickles.
 MODEL_DIRS = {
     "llama_7b": "results/attribution_interpret/ifa_llama_7b",
     "vicuna_7b": "results/attribution_interpret/ifa_vicuna_7b",
 }
-#: ID prefix -> prompt source, in the order tables list them.
-SOURCES = {"user_oriented_task_": "Self-Instruct", "lima_author_": "LIMA", "mtbench_": "MT-Bench"}
-ALL_SOURCES = "All"
-#: Discretisation of the scores (the paper's L and b).
-LEVELS, THRESHOLD = 10, 7
-#: Responses shorter than this many tokens are left out of the followed/unfollowed test.
-MIN_RESPONSE_TOKENS = 5
+#: The released comparison: (base, tuned).
+MODEL_PAIR = ("llama_7b", "vicuna_7b")
+#: The released model whose responses are rated for instruction following.
+RATED_MODEL = "vicuna_7b"
+#: The released ``Explain`` matrices hold heat-map levels 0..this.
+RELEASED_MAX_LEVEL = 10
 PICKLE_KEYS = frozenset({"ID", "Input", "Output", "Reference", "Explain"})
+#: How many offending files a refusal names.
+N_NAMED = 3
 
-SCORE_COLUMNS = [
-    "model",
-    "prompt_id",
-    "source",
-    "score",
-    "n_instruction_tokens",
-    "n_prompt_tokens",
-    "n_response_tokens",
-]
 FAULT_COLUMNS = ["model", "prompt_id", "kind", "fatal", "detail"]
 
 
@@ -115,56 +109,116 @@ def _check_member(member: tarfile.TarInfo, tar_path: Path) -> None:
         )
 
 
+def _first(names: Sequence[str]) -> str:
+    return ", ".join(names[:N_NAMED]) + (", ..." if len(names) > N_NAMED else "")
+
+
+def _member_relpath(member: tarfile.TarInfo) -> str | None:
+    """Path of a file member relative to :data:`RELEASE_ROOT` (None outside it)."""
+    parts = PurePosixPath(member.name).parts
+    if len(parts) < 2 or parts[0] != RELEASE_ROOT:
+        return None
+    return "/".join(parts[1:])
+
+
+def verify_release_files(
+    release_dir: str | os.PathLike, manifest: Mapping[str, str], where: str
+) -> None:
+    """Check every manifest file under ``release_dir``; one line names the first failures.
+
+    Raises
+    ------
+    ValueError
+        ``"<where>: 300 of 1,268 files missing or altered, first: results/.../x.pkl
+        (missing), ..."``.
+    """
+    release_dir = Path(release_dir)
+    bad = []
+    for rel, expected in sorted(manifest.items()):
+        path = release_dir / rel
+        if not path.is_file():
+            bad.append(f"{rel} (missing)")
+        elif sha256_file(path) != expected:
+            bad.append(f"{rel} (altered)")
+    if bad:
+        raise ValueError(
+            f"{where}: {len(bad):,} of {len(manifest):,} files missing or altered, first: "
+            f"{_first(bad)}"
+        )
+
+
 def unpack_release_b(
-    tar_path: str | os.PathLike,
-    dest: str | os.PathLike,
-    checksums: str | os.PathLike | None = None,
+    tar_path: str | os.PathLike, dest: str | os.PathLike, manifest_path: str | os.PathLike
 ) -> Path:
-    """Unpack the release tarball into ``dest`` safely and atomically.
+    """Unpack the release tarball into ``dest``, verified against its manifest, atomically.
 
     Every member is checked before anything is written: absolute paths, ``..`` components,
-    links and special files are refused. The archive is extracted into a temporary folder
-    beside ``dest`` (with :mod:`tarfile`'s ``data`` filter as a second guard), optionally
-    verified against a ``sha256sum`` manifest, and only then renamed to ``dest``, so a
-    killed run never leaves a ``dest`` that looks complete.
+    links and special files, and files the manifest does not list are refused. The archive
+    is extracted into a temporary folder beside ``dest`` (with :mod:`tarfile`'s ``data``
+    filter as a second guard), every manifest file is verified (:func:`verify_release_files`),
+    the archive's SHA-256 is written to ``dest/sha256`` (:data:`ARCHIVE_SHA256_FILE`, checked
+    by :func:`unpacked_release`), and only then is the folder renamed to ``dest``
+    (:func:`readalike.outputs.atomic_dir`): a refused archive or a killed run leaves neither
+    ``dest`` nor the temporary folder.
 
     Parameters
     ----------
     tar_path
         ``interpret_instruction_tuning.tar.xz``.
     dest
-        Folder to create; must not exist.
-    checksums
-        Optional ``SHA256SUMS.interpret_instruction_tuning``: paths relative to
-        :data:`RELEASE_ROOT`; every listed file must match.
+        Folder to create (replaced if it exists, only once the new one is complete).
+    manifest_path
+        ``SHA256SUMS.interpret_instruction_tuning``: paths relative to :data:`RELEASE_ROOT`.
 
     Returns
     -------
     Path
-        ``dest / RELEASE_ROOT``, the release folder for :func:`score_release`.
+        ``dest / RELEASE_ROOT``, the release folder.
+
+    Raises
+    ------
+    ValueError
+        One line naming the archive and the first offending members or files.
     """
     tar_path, dest = Path(tar_path), Path(dest)
-    if dest.exists():
-        raise FileExistsError(f"{dest} exists; unpack into a new folder")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    try:
-        with tarfile.open(tar_path, "r:*") as tar:
-            members = tar.getmembers()
-            for member in members:
-                _check_member(member, tar_path)
+    manifest = read_manifest(manifest_path)
+    digest = sha256_file(tar_path)
+    with tarfile.open(tar_path, "r:*") as tar:
+        members = tar.getmembers()
+        for member in members:
+            _check_member(member, tar_path)
+        unlisted = [m.name for m in members if m.isfile() and _member_relpath(m) not in manifest]
+        if unlisted:
+            raise ValueError(
+                f"{tar_path}: {len(unlisted):,} archive files not in the manifest "
+                f"{manifest_path}, first: {_first(unlisted)}"
+            )
+        with atomic_dir(dest) as tmp:
             tar.extractall(tmp, members=members, filter="data")
-        if not (tmp / RELEASE_ROOT).is_dir():
-            raise ValueError(f"{tar_path}: no top-level folder {RELEASE_ROOT}/")
-        if checksums is not None:
-            manifest = read_manifest(checksums)
-            verify_files(tmp / RELEASE_ROOT, manifest, sorted(manifest))
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    logger.info("unpacked %s into %s", tar_path, dest)
+            verify_release_files(tmp / RELEASE_ROOT, manifest, str(tar_path))
+            (tmp / ARCHIVE_SHA256_FILE).write_text(f"{digest}\n", encoding="utf-8")
+    logger.info("unpacked and verified %d files of %s into %s", len(manifest), tar_path, dest)
     return dest / RELEASE_ROOT
+
+
+def unpacked_release(unpacked_dir: str | os.PathLike, tar_path: str | os.PathLike) -> Path:
+    """The release folder of ``unpacked_dir``, once its recorded SHA-256 matches ``tar_path``.
+
+    Raises
+    ------
+    ValueError
+        If the folder was unpacked from another archive (or not by :func:`unpack_release_b`).
+    """
+    unpacked_dir = Path(unpacked_dir)
+    record = unpacked_dir / ARCHIVE_SHA256_FILE
+    found = record.read_text(encoding="utf-8").strip() if record.is_file() else None
+    expected = sha256_file(tar_path)
+    if found != expected:
+        raise ValueError(
+            f"{unpacked_dir}: unpacked from an archive with SHA-256 {found}, not from "
+            f"{tar_path} ({expected}); unpack it again"
+        )
+    return unpacked_dir / RELEASE_ROOT
 
 
 # --------------------------------------------------------------------------- tables
@@ -173,14 +227,6 @@ def unpack_release_b(
 def decode_field(text: str) -> str:
     """Undo the release's TSV escaping: ``/n`` -> newline, ``/t`` -> tab (the authors' encode)."""
     return text.replace("/n", "\n").replace("/t", "\t")
-
-
-def source_of(prompt_id: str) -> str:
-    """Prompt source from its ID prefix; ``ValueError`` for an unknown prefix."""
-    for prefix, source in SOURCES.items():
-        if prompt_id.startswith(prefix):
-            return source
-    raise ValueError(f"{prompt_id}: unknown prompt source (expected one of {sorted(SOURCES)})")
 
 
 def _read_tsv(path: Path, columns: Sequence[str], id_column: str | None) -> list[dict[str, str]]:
@@ -273,7 +319,7 @@ def read_annotations(path: str | os.PathLike) -> pd.DataFrame:
     ``Response``, ``Rating``. Rows rated ``<= 0`` (not rated) are dropped. Rating 1 means
     the instruction was not followed, 2-4 that it was. The paper's "responses shorter than
     5 tokens" filter needs the pickle's token count and is applied in
-    :func:`following_comparison`.
+    :func:`readalike.instruction_focus.following_comparison`.
 
     Returns
     -------
@@ -412,10 +458,13 @@ def record_faults(record: AttributionRecord, prompt_text: str) -> list[tuple[str
     zero = int((col_max <= 0).sum())
     if zero:
         faults.append(("zero_columns", f"{zero} of {explain.shape[1]} columns are all <= 0"))
-    below = int(((col_max > 0) & (col_max < LEVELS)).sum())
+    below = int(((col_max > 0) & (col_max < RELEASED_MAX_LEVEL)).sum())
     if below:
         faults.append(
-            ("columns_below_max", f"{below} of {explain.shape[1]} columns peak below {LEVELS}")
+            (
+                "columns_below_max",
+                f"{below} of {explain.shape[1]} columns peak below {RELEASED_MAX_LEVEL}",
+            )
         )
     if not (
         np.array_equal(explain, np.round(explain)) and explain.min() >= 0 and explain.max() <= 10
@@ -427,13 +476,30 @@ def record_faults(record: AttributionRecord, prompt_text: str) -> list[tuple[str
     return faults
 
 
-# --------------------------------------------------------------------------- scoring
+# --------------------------------------------------------------------------- conversion
 
 
-def score_release_with_faults(
-    release_dir: str | os.PathLike, model_key: str, prompts: pd.DataFrame | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Instruction scores of one released model and a table of every fault found.
+def _release_record(
+    record: AttributionRecord, model_key: str, prompt, mask: np.ndarray
+) -> PromptAttribution:
+    response = b"".join(piece_bytes(t) for t in record.output_tokens).decode("utf-8", "replace")
+    return PromptAttribution(
+        model=model_key,
+        prompt_id=record.prompt_id,
+        source=prompt.source,
+        prompt_text=prompt.prompt,
+        response_text=response,
+        prompt_tokens=record.input_tokens,
+        response_tokens=record.output_tokens,
+        importance=record.explain,
+        instruction_mask=mask,
+    )
+
+
+def convert_release_model(
+    release_dir: str | os.PathLike, model_key: str, prompts: pd.DataFrame
+) -> tuple[list[PromptAttribution], pd.DataFrame]:
+    """One released model's pickles as attribution records, and a table of every fault.
 
     Parameters
     ----------
@@ -442,24 +508,23 @@ def score_release_with_faults(
     model_key
         ``llama_7b`` or ``vicuna_7b``.
     prompts
-        :func:`read_prompts` of the release (read here when ``None``).
+        :func:`read_prompts` of the release.
 
     Returns
     -------
-    scores : pd.DataFrame
-        One row per usable prompt, :data:`SCORE_COLUMNS`.
+    records : list of PromptAttribution
+        One per usable prompt, in the prompts' order: ``importance`` the released
+        ``Explain`` (n_prompt, n_response) float32, ``instruction_mask`` located in the
+        released ``Input`` tokens.
     faults : pd.DataFrame
-        :data:`FAULT_COLUMNS`; ``fatal`` rows are the prompts left out of ``scores``
+        :data:`FAULT_COLUMNS`; ``fatal`` rows are the prompts left out of ``records``
         (missing or unsafe pickle, failed validation, instruction not located).
     """
     if model_key not in MODEL_DIRS:
         raise ValueError(f"unknown model {model_key!r}; expected one of {sorted(MODEL_DIRS)}")
-    release_dir = Path(release_dir)
-    if prompts is None:
-        prompts = read_prompts(release_dir / PROMPTS_FILE)
-    folder = release_dir / MODEL_DIRS[model_key]
+    folder = Path(release_dir) / MODEL_DIRS[model_key]
     known = set(prompts["prompt_id"])
-    scores, faults = [], []
+    records, faults = [], []
     extra = sorted(p.stem for p in folder.glob("*.pkl") if p.stem not in known)
     faults += [(model_key, s, "unknown_prompt", False, "pickle without a prompt") for s in extra]
     for prompt in prompts.itertuples(index=False):
@@ -490,154 +555,36 @@ def score_release_with_faults(
         except ValueError as err:
             faults.append((model_key, prompt_id, "not_located", True, str(err)))
             continue
-        density = importance_density(discretise(record.explain, LEVELS, THRESHOLD))
-        scores.append(
-            (
-                model_key,
-                prompt_id,
-                prompt.source,
-                instruction_score(density, mask),
-                int(mask.sum()),
-                len(record.input_tokens),
-                len(record.output_tokens),
-            )
-        )
-    scores_df = pd.DataFrame(scores, columns=SCORE_COLUMNS)
+        records.append(_release_record(record, model_key, prompt, mask))
     faults_df = pd.DataFrame(faults, columns=FAULT_COLUMNS)
     n_fatal = int(faults_df["fatal"].sum())
     logger.info(
-        "%s: scored %d of %d prompts; %d fatal and %d other faults",
+        "%s: converted %d of %d prompts; %d fatal and %d other faults",
         model_key,
-        len(scores_df),
+        len(records),
         len(prompts),
         n_fatal,
         len(faults_df) - n_fatal,
     )
-    return scores_df, faults_df
+    return records, faults_df
 
 
-def score_release(release_dir: str | os.PathLike, model_key: str) -> pd.DataFrame:
-    """Instruction scores of one released model, :data:`SCORE_COLUMNS`.
-
-    The faults table of :func:`score_release_with_faults` is attached as
-    ``scores.attrs["faults"]``.
-    """
-    scores, faults = score_release_with_faults(release_dir, model_key)
-    scores.attrs["faults"] = faults
-    return scores
-
-
-def _compare(tuned: np.ndarray, base: np.ndarray) -> tuple[float, float, float, float]:
-    """Means and one-sided Welch (tuned > base); NaN where a group has fewer than 2 values."""
-    means = tuple(float(x.mean()) if x.size else math.nan for x in (base, tuned))
-    if min(tuned.size, base.size) < 2:
-        return (*means, math.nan, math.nan)
-    return (*means, *welch_one_sided(tuned, base))
-
-
-def _by_source(table: pd.DataFrame) -> Iterable[tuple[str, pd.DataFrame]]:
-    for source in SOURCES.values():
-        yield source, table[table["source"] == source]
-    yield ALL_SOURCES, table
-
-
-def instruction_focus(scores: pd.DataFrame, base: str, tuned: str) -> pd.DataFrame:
-    """Does instruction tuning raise the instruction score? Welch, one-sided, per source.
-
-    Parameters
-    ----------
-    scores
-        Concatenated :func:`score_release` tables of both models.
-    base, tuned
-        Model keys, e.g. ``llama_7b`` and ``vicuna_7b``.
-
-    Returns
-    -------
-    pd.DataFrame
-        One row per source and ``All``: ``source, model_base, model_tuned, n_base, n_tuned,
-        mean_base, mean_tuned, t, p_one_sided`` (H1: mean tuned > mean base). Unpaired, as
-        in the paper, over each model's scored prompts; NaN where a group has < 2 scores.
-    """
-    rows = []
-    for source, part in _by_source(scores):
-        a = part.loc[part["model"] == base, "score"].to_numpy()
-        b = part.loc[part["model"] == tuned, "score"].to_numpy()
-        rows.append((source, base, tuned, len(a), len(b), *_compare(b, a)))
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "source",
-            "model_base",
-            "model_tuned",
-            "n_base",
-            "n_tuned",
-            "mean_base",
-            "mean_tuned",
-            "t",
-            "p_one_sided",
-        ],
-    )
-
-
-def following_comparison(
-    scores: pd.DataFrame, annotations: pd.DataFrame, model: str = "vicuna_7b"
-) -> pd.DataFrame:
-    """Do followed responses score higher than unfollowed ones? Welch, one-sided, per source.
-
-    Joins ``model``'s scores with its ratings (:func:`read_annotations`), drops responses
-    shorter than :data:`MIN_RESPONSE_TOKENS` tokens, and compares rating 1 (unfollowed)
-    with ratings 2-4 (followed).
-
-    Returns
-    -------
-    pd.DataFrame
-        One row per source and ``All``: ``source, model, n_unfollowed, n_followed,
-        mean_unfollowed, mean_followed, t, p_one_sided`` (H1: followed > unfollowed); NaN
-        where a group has fewer than 2 scores.
-    """
-    rated = annotations.loc[annotations["model"] == model, ["prompt_id", "followed"]]
-    mine = scores.loc[scores["model"] == model]
-    joined = mine.merge(rated, on="prompt_id", how="inner", validate="one_to_one")
-    joined = joined[joined["n_response_tokens"] >= MIN_RESPONSE_TOKENS]
-    rows = []
-    for source, part in _by_source(joined):
-        followed = part.loc[part["followed"], "score"].to_numpy()
-        unfollowed = part.loc[~part["followed"], "score"].to_numpy()
-        stats = _compare(followed, unfollowed)
-        rows.append((source, model, len(unfollowed), len(followed), *stats))
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "source",
-            "model",
-            "n_unfollowed",
-            "n_followed",
-            "mean_unfollowed",
-            "mean_followed",
-            "t",
-            "p_one_sided",
-        ],
-    )
-
-
-@dataclass(frozen=True)
-class ReleaseAnalysis:
-    """All tables of the released analysis."""
-
-    scores: pd.DataFrame
-    faults: pd.DataFrame
-    focus: pd.DataFrame
-    following: pd.DataFrame
-
-
-def model_agreement_faults(scores: pd.DataFrame) -> pd.DataFrame:
+def model_agreement_faults(records: Mapping[str, Sequence[PromptAttribution]]) -> pd.DataFrame:
     """Non-fatal faults where the models' pickles of one prompt disagree on the prompt.
 
     Both models saw the same prompt through the same tokenizer, so the numbers of prompt
     and instruction tokens must agree; a disagreement means a pickle holds another prompt.
     """
+    counts = pd.DataFrame(
+        [
+            (model, r.prompt_id, len(r.prompt_tokens), int(r.instruction_mask.sum()))
+            for model, model_records in records.items()
+            for r in model_records
+        ],
+        columns=["model", "prompt_id", "n_prompt_tokens", "n_instruction_tokens"],
+    )
     columns = ["n_prompt_tokens", "n_instruction_tokens"]
-    wide = scores.pivot(index="prompt_id", columns="model", values=columns).dropna().astype(int)
+    wide = counts.pivot(index="prompt_id", columns="model", values=columns).dropna().astype(int)
     faults = []
     for column in columns:
         part = wide[column]
@@ -649,17 +596,23 @@ def model_agreement_faults(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(faults, columns=FAULT_COLUMNS)
 
 
-def analyse_release(release_dir: str | os.PathLike) -> ReleaseAnalysis:
-    """Score both released models and run both comparisons (the whole released analysis)."""
+def convert_release(
+    release_dir: str | os.PathLike,
+) -> tuple[dict[str, list[PromptAttribution]], pd.DataFrame]:
+    """Every released model as attribution records (:func:`convert_release_model`).
+
+    Returns
+    -------
+    records : dict of str to list of PromptAttribution
+        Per model key of :data:`MODEL_DIRS`.
+    faults : pd.DataFrame
+        :data:`FAULT_COLUMNS`: each model's faults, then :func:`model_agreement_faults`.
+    """
     release_dir = Path(release_dir)
     prompts = read_prompts(release_dir / PROMPTS_FILE)
-    parts = [score_release_with_faults(release_dir, key, prompts) for key in MODEL_DIRS]
-    scores = pd.concat([s for s, _ in parts], ignore_index=True)
-    faults = pd.concat([*(f for _, f in parts), model_agreement_faults(scores)], ignore_index=True)
-    annotations = read_annotations(release_dir / ANNOTATIONS_FILE)
-    return ReleaseAnalysis(
-        scores=scores,
-        faults=faults,
-        focus=instruction_focus(scores, "llama_7b", "vicuna_7b"),
-        following=following_comparison(scores, annotations, "vicuna_7b"),
-    )
+    records, faults = {}, []
+    for key in MODEL_DIRS:
+        records[key], model_faults = convert_release_model(release_dir, key, prompts)
+        faults.append(model_faults)
+    faults.append(model_agreement_faults(records))
+    return records, pd.concat(faults, ignore_index=True)

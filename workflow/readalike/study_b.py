@@ -1,20 +1,21 @@
-"""Study B drivers: what instruction tuning changes inside a model (arXiv 2310.00492).
+"""Study B model runs: what instruction tuning changes inside a model (arXiv 2310.00492).
 
-Plain functions that the workflow's thin scripts call, one per table or per model, on top
-of the building blocks:
+The jobs that load a checkpoint (torch and transformers), one per model, which the
+workflow's thin scripts call; what they write is compared by table-only modules that need
+no torch:
 
-* input-output attribution (:mod:`readalike.attribution`): :func:`attribution_run` answers
-  every prompt with one model and stores the raw gradient x input matrices in the HDF5
-  format :data:`ATTRIBUTION_FORMAT` (:func:`write_attribution` / :func:`read_attribution`);
-  :func:`attribution_scores_table` and :func:`instruction_focus_table` turn them into the
-  instruction scores and the base-versus-tuned Welch tests. The released matrices of the
-  authors go through :func:`release_b_tables` (:mod:`readalike.release_b`) into the same
-  tables;
-* feed-forward concepts (:mod:`readalike.ffn_concepts`): :func:`ffn_concepts_run` per model,
-  components stored in :data:`COMPONENTS_FORMAT`, compared by :func:`concept_shift_table`
-  and :func:`subspace_similarity_table`;
-* attention-head word pairs (:mod:`readalike.head_pairs`): :func:`head_pairs_run` per model,
-  compared by :func:`verb_relations_table`.
+* input-output attribution: :func:`attribution_run` answers every prompt with one model
+  (:mod:`readalike.attribution`) and returns the records that
+  :func:`readalike.formats.write_attribution` stores; they are scored by
+  :mod:`readalike.instruction_focus`, as the authors' released matrices are after
+  :mod:`readalike.release_b` converts them;
+* feed-forward concepts: :func:`ffn_concepts_run` (:mod:`readalike.ffn_concepts`,
+  labels by :mod:`readalike.concept_labels`), compared by
+  :func:`readalike.concept_labels.concept_shift_table` and
+  :func:`readalike.subspaces.subspace_similarity_table`;
+* attention-head word pairs: :func:`head_pairs_run` (:mod:`readalike.head_pairs`), compared
+  by :func:`readalike.verb_relations.verb_relations_table`;
+* :func:`check_same_tokenizer` and the word vocabulary (:func:`study_b_vocabulary`).
 
 Decisions:
 
@@ -29,9 +30,6 @@ Decisions:
   feeds every prompt verbatim, as the authors did.
 * **Instruction tokens** are located with the model's own tokenizer
   (``instruction_token_mask(..., tokenize=tokenizer.tokenize)``).
-* **Source names** follow :mod:`readalike.release_b`: ``Self-Instruct``, ``LIMA``,
-  ``MT-Bench`` from the ID prefix, and ``All`` (:data:`readalike.release_b.ALL_SOURCES`)
-  for the pooled row, so the demo and the released tables read the same.
 """
 
 from __future__ import annotations
@@ -39,46 +37,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 
-import h5py
 import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
 
-from . import release_b
-from .attribution import (
-    attribution_matrix,
-    discretise,
-    format_prompt,
-    generate_response,
-    importance_density,
-    instruction_score,
-    instruction_token_mask,
-)
+from .attribution import attribution_matrix, format_prompt, generate_response
 from .extraction import load_causal_lm
-from .ffn_concepts import (
-    concept_shares,
-    concept_shift,
-    concept_table,
-    depth_groups,
-    ffn_components,
-    subspace_similarity,
-)
-from .head_pairs import (
-    default_verb_lists,
-    model_word_pairs,
-    read_glove,
-    read_verb_list,
-    verb_pair_counts,
-    verb_relation_fractions,
-)
-from .outputs import atomic_path
+from .ffn_concepts import concept_table, ffn_components
+from .formats import PromptAttribution
+from .head_pairs import model_word_pairs, read_glove, verb_pair_counts
+from .instruction_tokens import instruction_token_mask
+from .release_b import read_prompts
+from .verb_relations import default_verb_lists
 from .vocabulary import (
     modules_of,
     read_vocabulary,
@@ -90,38 +63,9 @@ from .zoo import read_texts
 
 logger = logging.getLogger(__name__)
 
-ATTRIBUTION_FORMAT = "readalike.attribution/1"
-COMPONENTS_FORMAT = "readalike.ffn_components/1"
 #: The last sentence of a prompt written in the paper's template.
 OUTPUT_MARKER = "Output:"
-
-SCORE_COLUMNS = [
-    "model",
-    "prompt_id",
-    "source",
-    "score",
-    "n_instruction_tokens",
-    "n_response_tokens",
-]
-FOCUS_COLUMNS = [
-    "source",
-    "model_base",
-    "model_tuned",
-    "mean_base",
-    "mean_tuned",
-    "t",
-    "p_one_sided",
-]
-FOLLOWING_COLUMNS = [
-    "source",
-    "model",
-    "mean_followed",
-    "mean_unfollowed",
-    "n_followed",
-    "n_unfollowed",
-    "t",
-    "p_one_sided",
-]
+#: Columns of :func:`ffn_concepts_run`'s concept table.
 CONCEPT_COLUMNS = [
     "model",
     "layer",
@@ -131,18 +75,8 @@ CONCEPT_COLUMNS = [
     "task",
     "level",
 ]
-SUBSPACE_COLUMNS = ["model_base", "model_tuned", "layer", "mean_cosine_principal_angles"]
+#: Columns of :func:`head_pairs_run`'s table.
 HEAD_PAIR_COLUMNS = ["model", "layer", "head", "verb", "n_pairs"]
-VERB_COLUMNS = [
-    "model_base",
-    "model_tuned",
-    "depth_quarter",
-    "verb_list",
-    "fraction_gained",
-    "n_verbs",
-    "t",
-    "p",
-]
 
 #: Texts whose token ids two tokenizers must agree on (besides the whole vocabulary).
 PROBE_STRINGS = (
@@ -150,159 +84,6 @@ PROBE_STRINGS = (
     "Rewrite the given text.\n\nInput: x\n\nOutput:",
     "  1234 \u00e9\u00e8 \u4e2d\u6587 \U0001f41d",
 )
-
-
-# --------------------------------------------------------------------------- attribution format
-
-
-@dataclass(frozen=True)
-class PromptAttribution:
-    """One prompt answered by one model, with the attribution of its response.
-
-    Attributes
-    ----------
-    model
-        The model's name (the file's root attribute ``model``).
-    prompt_id, source
-        ID from the prompts file and its source (``Self-Instruct``, ``LIMA``, ``MT-Bench``).
-    prompt_text, response_text
-        The prompt as the model read it, and the decoded greedy response.
-    prompt_tokens
-        ``n_prompt`` token strings of the prompt, without BOS.
-    response_tokens
-        ``n_response`` token strings of the response, without EOS.
-    importance
-        ``(n_prompt, n_response)`` float32: raw gradient x input, sign kept
-        (:func:`~readalike.attribution.attribution_matrix`).
-    instruction_mask
-        ``(n_prompt,)`` bool, True on the tokens of the instruction sentences.
-    """
-
-    model: str
-    prompt_id: str
-    source: str
-    prompt_text: str
-    response_text: str
-    prompt_tokens: list[str]
-    response_tokens: list[str]
-    importance: np.ndarray
-    instruction_mask: np.ndarray
-
-    def check(self, where: str) -> None:
-        """Raise ``ValueError`` (naming ``where`` and the prompt) if the parts disagree."""
-        shape = (len(self.prompt_tokens), len(self.response_tokens))
-        name = f"{where}: {self.prompt_id}"
-        if "/" in self.prompt_id or not self.prompt_id.strip():
-            raise ValueError(f"{name}: a prompt ID must be non-empty and hold no '/'")
-        if self.importance.shape != shape:
-            raise ValueError(
-                f"{name}: importance of shape {self.importance.shape}, expected "
-                f"(n_prompt_tokens, n_response_tokens) = {shape}"
-            )
-        if self.instruction_mask.shape != (shape[0],) or self.instruction_mask.dtype != bool:
-            raise ValueError(f"{name}: instruction_mask must be bool of shape ({shape[0]},)")
-        if 0 in shape:
-            raise ValueError(f"{name}: empty prompt or response")
-        if not np.isfinite(self.importance).all():
-            raise ValueError(f"{name}: importance holds NaN or inf")
-
-
-def write_attribution(
-    path: str | os.PathLike, records: Sequence[PromptAttribution], provenance: str = ""
-) -> None:
-    """Write one model's attribution records as :data:`ATTRIBUTION_FORMAT` HDF5, atomically.
-
-    Layout: root attributes ``format``, ``model``, ``source`` (free text: how the file was
-    made); one group ``prompt/<ID>`` per prompt, in the records' order, with datasets
-    ``importance`` ``(n_prompt_tokens, n_response_tokens)`` float32, ``prompt_tokens`` and
-    ``response_tokens`` (UTF-8 strings), ``instruction_mask`` ``(n_prompt_tokens,)`` bool,
-    and attributes ``source``, ``prompt_text``, ``response_text``.
-
-    Parameters
-    ----------
-    path
-        The ``.h5`` file to write.
-    records
-        At least one record, all of the same model, distinct prompt IDs.
-    provenance
-        Stored as the root attribute ``source``.
-
-    Raises
-    ------
-    ValueError
-        No record, several models, a repeated ID, or a record whose parts disagree.
-    """
-    path = Path(path)
-    if not records:
-        raise ValueError(f"{path}: no attribution record to write")
-    models = sorted({r.model for r in records})
-    if len(models) != 1:
-        raise ValueError(f"{path}: records of several models {models}; one file per model")
-    seen: set[str] = set()
-    for record in records:
-        record.check(str(path))
-        if record.prompt_id in seen:
-            raise ValueError(f"{path}: prompt {record.prompt_id!r} appears twice")
-        seen.add(record.prompt_id)
-    strings = h5py.string_dtype("utf-8")
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs.update(format=ATTRIBUTION_FORMAT, model=models[0], source=provenance)
-        # track_order keeps the prompts in the order they were run, not sorted by name
-        prompts = f.create_group("prompt", track_order=True)
-        for r in records:
-            group = prompts.create_group(r.prompt_id)
-            group.create_dataset("importance", data=np.asarray(r.importance, dtype=np.float32))
-            group.create_dataset("prompt_tokens", data=list(r.prompt_tokens), dtype=strings)
-            group.create_dataset("response_tokens", data=list(r.response_tokens), dtype=strings)
-            group.create_dataset("instruction_mask", data=np.asarray(r.instruction_mask, bool))
-            group.attrs.update(
-                source=r.source, prompt_text=r.prompt_text, response_text=r.response_text
-            )
-    logger.info("wrote %d attribution records of %s to %s", len(records), models[0], path)
-
-
-def read_attribution(path: str | os.PathLike) -> list[PromptAttribution]:
-    """Read an :data:`ATTRIBUTION_FORMAT` file written by :func:`write_attribution`.
-
-    Returns
-    -------
-    list of PromptAttribution
-        In the order they were written.
-
-    Raises
-    ------
-    ValueError
-        Naming the file (and prompt): another format, or a record whose parts disagree.
-    """
-    path = Path(path)
-    records = []
-    with h5py.File(path, "r") as f:
-        found = f.attrs.get("format")
-        if found != ATTRIBUTION_FORMAT:
-            raise ValueError(
-                f"{path}: not a {ATTRIBUTION_FORMAT} file (format attribute: {found!r})"
-            )
-        model = str(f.attrs["model"])
-        for prompt_id, group in f["prompt"].items():
-            try:
-                record = PromptAttribution(
-                    model=model,
-                    prompt_id=prompt_id,
-                    source=str(group.attrs["source"]),
-                    prompt_text=str(group.attrs["prompt_text"]),
-                    response_text=str(group.attrs["response_text"]),
-                    prompt_tokens=list(group["prompt_tokens"].asstr()[()]),
-                    response_tokens=list(group["response_tokens"].asstr()[()]),
-                    importance=group["importance"][()].astype(np.float32, copy=False),
-                    instruction_mask=group["instruction_mask"][()].astype(bool, copy=False),
-                )
-            except KeyError as err:
-                raise ValueError(f"{path}: {prompt_id}: missing {err}") from None
-            record.check(str(path))
-            records.append(record)
-    if not records:
-        raise ValueError(f"{path}: holds no prompt")
-    return records
 
 
 # --------------------------------------------------------------------------- attribution run
@@ -338,8 +119,8 @@ def attribution_run(
     prompts_path: str | os.PathLike,
     *,
     model_name: str,
-    max_new_tokens: int = 32,
-    chunk_size: int = 16,
+    max_new_tokens: int,
+    chunk_size: int,
     dtype: str = "float32",
     device: str = "cpu",
     n_threads: int | None = None,
@@ -386,7 +167,7 @@ def attribution_run(
         If a response is empty, or an instruction sentence is not found in the tokens;
         the message names the prompt ID.
     """
-    prompts = release_b.read_prompts(prompts_path)
+    prompts = read_prompts(prompts_path)
     model, tokenizer = load_causal_lm(model_location, dtype=dtype, device=device)
     records = []
     with _torch_threads(n_threads):
@@ -421,64 +202,6 @@ def attribution_run(
             )
     logger.info("%s: attributed %d prompts from %s", model_name, len(records), prompts_path)
     return records
-
-
-def attribution_scores_table(
-    records: Sequence[PromptAttribution],
-    model_name: str,
-    b: int = 7,
-    L: int = 10,  # noqa: N803
-) -> pd.DataFrame:
-    """Instruction score of every record (discretise with ``L``, ``b``; density; score).
-
-    The defaults are the paper's (:data:`readalike.release_b.LEVELS`, ``THRESHOLD``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`SCORE_COLUMNS`, one row per record.
-    """
-    rows = []
-    for r in records:
-        density = importance_density(discretise(r.importance, L=L, b=b))
-        rows.append(
-            (
-                model_name,
-                r.prompt_id,
-                r.source,
-                instruction_score(density, r.instruction_mask),
-                int(r.instruction_mask.sum()),
-                len(r.response_tokens),
-            )
-        )
-    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
-
-
-def instruction_focus_table(scores: pd.DataFrame, pairs: Sequence[tuple[str, str]]) -> pd.DataFrame:
-    """Does tuning raise the instruction score? One-sided Welch per source and pooled.
-
-    Parameters
-    ----------
-    scores
-        Concatenated :func:`attribution_scores_table` tables (or the release's).
-    pairs
-        ``(base, tuned)`` model names to compare.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`FOCUS_COLUMNS`; per pair one row per source and one with source ``All``
-        (:func:`readalike.release_b.instruction_focus`; H1: mean tuned > mean base; NaN
-        where a group has fewer than two scores).
-    """
-    known = set(scores["model"])
-    tables = []
-    for base, tuned in pairs:
-        missing = [m for m in (base, tuned) if m not in known]
-        if missing:
-            raise ValueError(f"no instruction scores of model(s) {missing}; have {sorted(known)}")
-        tables.append(release_b.instruction_focus(scores, base, tuned)[FOCUS_COLUMNS])
-    return pd.concat(tables, ignore_index=True)
 
 
 def check_same_tokenizer(
@@ -532,7 +255,7 @@ def ffn_concepts_run(
     *,
     model_name: str,
     n_components: int,
-    n_top_words: int = 50,
+    n_top_words: int,
     seed: int = 0,
     dtype: str = "float32",
 ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -593,144 +316,14 @@ def ffn_concepts_run(
     return table[CONCEPT_COLUMNS], components.astype(np.float32, copy=False)
 
 
-def write_components(path: str | os.PathLike, components: np.ndarray, model_name: str) -> None:
-    """Write ``(n_layers, R, hidden)`` components as :data:`COMPONENTS_FORMAT` HDF5, atomically.
-
-    Root attributes ``format``, ``model``; dataset ``components`` float32.
-    """
-    components = np.asarray(components, dtype=np.float32)
-    if components.ndim != 3 or not np.isfinite(components).all():
-        raise ValueError(
-            f"{path}: components must be finite (n_layers, R, hidden), got {components.shape}"
-        )
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs.update(format=COMPONENTS_FORMAT, model=model_name)
-        f.create_dataset("components", data=components)
-
-
-def read_components(path: str | os.PathLike, expected_model: str | None = None) -> np.ndarray:
-    """Read :func:`write_components`' file: ``(n_layers, R, hidden)`` float32.
-
-    ``expected_model``, when given, must equal the file's ``model`` attribute.
-    """
-    path = Path(path)
-    with h5py.File(path, "r") as f:
-        found = f.attrs.get("format")
-        if found != COMPONENTS_FORMAT:
-            raise ValueError(
-                f"{path}: not a {COMPONENTS_FORMAT} file (format attribute: {found!r})"
-            )
-        model = str(f.attrs["model"])
-        components = f["components"][()]
-    if expected_model is not None and model != expected_model:
-        raise ValueError(f"{path}: components of model {model!r}, expected {expected_model!r}")
-    if components.ndim != 3 or not np.isfinite(components).all():
-        raise ValueError(f"{path}: components must be finite (n_layers, R, hidden)")
-    return components.astype(np.float32, copy=False)
-
-
-def _depth(concepts: pd.DataFrame) -> int:
-    return int(concepts["layer"].max()) + 1
-
-
-def concept_shift_table(
-    concepts_base: pd.DataFrame,
-    concepts_tuned: pd.DataFrame,
-    model_base: str,
-    model_tuned: str,
-    *,
-    n_layers: int | None = None,
-    n_groups: int = 4,
-) -> pd.DataFrame:
-    """Shares of tasks and levels per depth group, base versus tuned.
-
-    Parameters
-    ----------
-    concepts_base, concepts_tuned
-        :func:`ffn_concepts_run` tables (columns ``layer``, ``task``, ``level``).
-    model_base, model_tuned
-        Names written into the table.
-    n_layers
-        The models' depth; default: the largest layer index + 1 (both must agree).
-    n_groups
-        Depth groups (:func:`~readalike.ffn_concepts.depth_groups`; 4: quarters).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``model_base``, ``model_tuned``, then :func:`~readalike.ffn_concepts.concept_shift`'s
-        ``layer_group``, ``dimension``, ``category``, ``share_base``, ``share_tuned``,
-        ``difference``.
-    """
-    if n_layers is None:
-        n_layers = _depth(concepts_base)
-        if _depth(concepts_tuned) != n_layers:
-            raise ValueError(
-                f"{model_base!r} has {n_layers} layers, {model_tuned!r} "
-                f"{_depth(concepts_tuned)}: compare models of one architecture"
-            )
-    groups = depth_groups(np.arange(n_layers), n_layers, n_groups)
-    shift = concept_shift(
-        concept_shares(concepts_base, groups), concept_shares(concepts_tuned, groups)
-    )
-    shift.insert(0, "model_tuned", model_tuned)
-    shift.insert(0, "model_base", model_base)
-    return shift
-
-
-def subspace_similarity_table(
-    components_base: np.ndarray,
-    components_tuned: np.ndarray,
-    model_base: str,
-    model_tuned: str,
-) -> pd.DataFrame:
-    """Mean cosine of the principal angles between each layer's component subspaces.
-
-    Parameters
-    ----------
-    components_base, components_tuned
-        ``(n_layers, R, hidden)`` (:func:`ffn_concepts_run`); all layers in one batched call.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`SUBSPACE_COLUMNS`, one row per layer; 1 = the same subspace.
-    """
-    a, b = np.asarray(components_base), np.asarray(components_tuned)
-    if a.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[2]:
-        raise ValueError(
-            f"components of {model_base!r} {a.shape} and {model_tuned!r} {b.shape} do not "
-            "match in layers and hidden size"
-        )
-    similarity = np.atleast_1d(subspace_similarity(a, b))
-    return pd.DataFrame(
-        {
-            "model_base": model_base,
-            "model_tuned": model_tuned,
-            "layer": np.arange(a.shape[0]),
-            "mean_cosine_principal_angles": similarity,
-        }
-    )[SUBSPACE_COLUMNS]
-
-
-# --------------------------------------------------------------------------- head word pairs
-
-
-def model_depth(model_location: str | os.PathLike) -> int:
-    """Number of decoder layers of a checkpoint, from its config (no weights loaded)."""
-    from transformers import AutoConfig
-
-    return int(AutoConfig.from_pretrained(model_location).num_hidden_layers)
-
-
 def head_pairs_run(
     model_location: str | os.PathLike,
     words: Sequence[str],
     frequencies: Sequence[float] | np.ndarray,
     *,
     model_name: str,
-    top_k: int = 100,
-    n_frequent: int = 1000,
+    top_k: int,
+    n_frequent: int,
     glove_path: str | os.PathLike | None = None,
     verbs: Sequence[str] | None = None,
     dtype: str = "float32",
@@ -795,43 +388,6 @@ def head_pairs_run(
     return counts, modules.n_layers
 
 
-def verb_relations_table(
-    counts_base: pd.DataFrame,
-    counts_tuned: pd.DataFrame,
-    n_layers: int,
-    model_base: str,
-    model_tuned: str,
-    instruction_verbs: Sequence[str],
-    general_verbs: Sequence[str],
-) -> pd.DataFrame:
-    """Per depth quarter and verb list: the mean fraction of changed heads that gained pairs.
-
-    Parameters
-    ----------
-    counts_base, counts_tuned
-        :func:`head_pairs_run` tables (``layer``, ``head``, ``verb``, ``n_pairs``).
-    n_layers
-        The models' depth.
-    model_base, model_tuned
-        Names written into the table.
-    instruction_verbs, general_verbs
-        Disjoint verb lists.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`VERB_COLUMNS` (:func:`~readalike.head_pairs.verb_relation_fractions`; ``t``,
-        ``p``: two-sided Welch of instruction against general verbs, NaN with fewer than
-        two verbs per list).
-    """
-    keys = ["layer", "head", "verb"]
-    base = counts_base[[*keys, "n_pairs"]].rename(columns={"n_pairs": "count"})
-    tuned = counts_tuned[[*keys, "n_pairs"]].rename(columns={"n_pairs": "count"})
-    table = verb_relation_fractions(base, tuned, n_layers, instruction_verbs, general_verbs)
-    table = table.assign(model_base=model_base, model_tuned=model_tuned)
-    return table[VERB_COLUMNS]
-
-
 def demo_vocabulary(
     texts: Sequence[str], tokenizer, min_count: int = 1
 ) -> tuple[list[str], np.ndarray]:
@@ -864,7 +420,7 @@ def demo_vocabulary(
 
 
 def study_b_vocabulary(
-    model_location: str | os.PathLike, inputs: Sequence[str], study_b: Mapping
+    model_location: str | os.PathLike, inputs: Sequence[str], from_file: bool
 ) -> tuple[list[str], np.ndarray]:
     """The word vocabulary of a Study B run: the configured file, else the demo's text.
 
@@ -873,74 +429,12 @@ def study_b_vocabulary(
     model_location : checkpoint whose tokenizer writes the words (demo vocabulary only).
     inputs : the rule's vocabulary inputs: ``[study_b["vocabulary"]]``, or the run's text
         files (stimuli, prompts, the demo zoo's training text).
-    study_b : the config's ``study_b`` section.
+    from_file : True when ``inputs`` is the configured vocabulary file.
     """
-    if "vocabulary" in study_b:
+    if from_file:
         vocabulary = read_vocabulary(inputs[0])
         return list(vocabulary.words), vocabulary.frequency
     from transformers import AutoTokenizer
 
     texts = [line for path in inputs for line in read_texts(path)]
     return demo_vocabulary(texts, AutoTokenizer.from_pretrained(model_location))
-
-
-def verb_lists(study_b: Mapping) -> tuple[list[str], list[str]]:
-    """Instruction and general verbs: the configured files, else the shipped lists."""
-    instruction, general = default_verb_lists()
-    if "instruction_verbs" in study_b:
-        instruction = read_verb_list(study_b["instruction_verbs"])
-    if "general_verbs" in study_b:
-        general = read_verb_list(study_b["general_verbs"])
-    return instruction, general
-
-
-# --------------------------------------------------------------------------- released data
-
-
-def release_b_tables(
-    tar_path: str | os.PathLike,
-    work_dir: str | os.PathLike,
-    checksums: str | os.PathLike | None = None,
-) -> dict[str, pd.DataFrame]:
-    """All Study B tables of the authors' released attribution matrices.
-
-    The tarball is unpacked into ``work_dir/<RELEASE_ROOT>`` unless that folder exists:
-    safely and atomically (:func:`readalike.release_b.unpack_release_b` into a temporary
-    folder inside ``work_dir``, then one rename), so an interrupted unpack is never reused.
-
-    Parameters
-    ----------
-    tar_path
-        ``interpret_instruction_tuning.tar.xz``.
-    work_dir
-        Folder for the unpacked release (created if needed).
-    checksums
-        Optional ``sha256sum`` manifest, checked while unpacking.
-
-    Returns
-    -------
-    dict of str to pandas.DataFrame
-        ``attribution_scores`` (:data:`SCORE_COLUMNS`), ``instruction_focus``
-        (:data:`FOCUS_COLUMNS`, ``llama_7b`` vs ``vicuna_7b``), ``following``
-        (:data:`FOLLOWING_COLUMNS`, Vicuna's followed vs unfollowed responses) and
-        ``faults`` (:data:`readalike.release_b.FAULT_COLUMNS`).
-    """
-    work_dir = Path(work_dir)
-    release_dir = work_dir / release_b.RELEASE_ROOT
-    if not release_dir.is_dir():
-        work_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".unpack.", suffix=".tmp", dir=work_dir))
-        try:
-            unpacked = release_b.unpack_release_b(tar_path, staging / "release", checksums)
-            os.replace(unpacked, release_dir)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    else:
-        logger.info("reusing the unpacked release in %s", release_dir)
-    analysis = release_b.analyse_release(release_dir)
-    return {
-        "attribution_scores": analysis.scores[SCORE_COLUMNS],
-        "instruction_focus": analysis.focus[FOCUS_COLUMNS],
-        "following": analysis.following[FOLLOWING_COLUMNS],
-        "faults": analysis.faults,
-    }

@@ -1,6 +1,8 @@
 # Study B (arXiv 2310.00492): base vs instruction-tuned models. GPU rules generate and take
 # gradients (one model load per model, all prompts); CPU rules analyse. With `release_tar`
-# the authors' released attribution matrices are scored instead.
+# the authors' released attribution matrices are unpacked (verified against
+# `release_manifest`), converted once into the project's attribution format and scored by
+# the same functions instead.
 
 if STUDY_B_PAIRS:
 
@@ -14,7 +16,7 @@ if STUDY_B_PAIRS:
         conda:
             CPU_ENV
         params:
-            pairs=STUDY_B_PAIRS,
+            model_pairs=STUDY_B_PAIRS,
             locations={m: model_location(m) for m in STUDY_B_MODELS},
         script:
             "../scripts/check_tokenizers.py"
@@ -37,8 +39,8 @@ if STUDY_B_PAIRS:
             runtime=gradient_runtime,
         params:
             model=study_b_model_params,
-            max_new_tokens=STUDY_B.get("max_new_tokens", 300),
-            chunk_size=STUDY_B.get("chunk_size", 16),
+            max_new_tokens=STUDY_B["max_new_tokens"],
+            chunk_size=STUDY_B["chunk_size"],
         script:
             "../scripts/attribution.py"
 
@@ -88,7 +90,7 @@ if STUDY_B_PAIRS:
         conda:
             CPU_ENV
         params:
-            pairs=STUDY_B_PAIRS,
+            model_pairs=STUDY_B_PAIRS,
         script:
             "../scripts/instruction_focus.py"
 
@@ -105,7 +107,8 @@ if STUDY_B_PAIRS:
             GPU_ENV
         threads: config["extraction"].get("threads", 1)
         resources:
-            mem_mb=gradient_mem_mb,
+            mem_mb=analysis_mem_mb,
+            runtime=analysis_runtime,
         params:
             model=study_b_model_params,
             study_b=STUDY_B,
@@ -125,7 +128,8 @@ if STUDY_B_PAIRS:
             GPU_ENV
         threads: config["extraction"].get("threads", 1)
         resources:
-            mem_mb=gradient_mem_mb,
+            mem_mb=analysis_mem_mb,
+            runtime=analysis_runtime,
         params:
             model=study_b_model_params,
             study_b=STUDY_B,
@@ -138,7 +142,7 @@ if STUDY_B_PAIRS:
             checked=f"{OUT}/study_b/tokenizers_checked.tsv",
             concepts=study_b_pair_files("ffn", "tsv"),
             components=study_b_pair_files("ffn", "h5"),
-            pairs=study_b_pair_files("head_pairs", "tsv"),
+            head_pairs=study_b_pair_files("head_pairs", "tsv"),
         output:
             ffn=report(
                 f"{OUT}/ffn_concepts.tsv",
@@ -169,7 +173,7 @@ if STUDY_B_PAIRS:
         conda:
             CPU_ENV
         params:
-            pairs=STUDY_B_PAIRS,
+            model_pairs=STUDY_B_PAIRS,
             models=STUDY_B_MODELS,
             study_b=STUDY_B,
             synthetic=SYNTHETIC,
@@ -198,9 +202,40 @@ if STUDY_B_PAIRS:
 
 if STUDY_B.get("release_tar"):
 
+    rule unpack_release_b:
+        input:
+            tar=STUDY_B["release_tar"],
+            manifest=STUDY_B["release_manifest"],
+        output:
+            directory(f"{OUT}/release_b/unpacked"),
+        log:
+            f"{LOGS}/unpack_release_b.log",
+        conda:
+            CPU_ENV
+        script:
+            "../scripts/unpack_release_b.py"
+
+    rule release_b_attribution:
+        input:
+            tar=STUDY_B["release_tar"],
+            unpacked=f"{OUT}/release_b/unpacked",
+        output:
+            attribution=release_b_attribution_files(),
+            faults=f"{OUT}/release_b_faults.tsv",
+        log:
+            f"{LOGS}/release_b_attribution.log",
+        conda:
+            CPU_ENV
+        params:
+            models=RELEASE_B_MODELS,
+        script:
+            "../scripts/release_b_attribution.py"
+
     rule release_b:
         input:
-            STUDY_B["release_tar"],
+            tar=STUDY_B["release_tar"],
+            unpacked=f"{OUT}/release_b/unpacked",
+            attribution=release_b_attribution_files(),
         output:
             scores=report(
                 f"{OUT}/attribution_scores.tsv",
@@ -220,13 +255,12 @@ if STUDY_B.get("release_tar"):
                 category="Study B",
                 labels={"table": "instruction_following"},
             ),
-            faults=f"{OUT}/release_b_faults.tsv",
         log:
             f"{LOGS}/release_b.log",
         conda:
             CPU_ENV
         params:
-            work_dir=f"{OUT}/release_b",
+            models=RELEASE_B_MODELS,
         script:
             "../scripts/release_b.py"
 

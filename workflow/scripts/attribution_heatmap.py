@@ -2,8 +2,8 @@
 
 from readalike.figures import save_figure
 from readalike.figures_b import attribution_heatmap_figure
+from readalike.formats import read_attribution
 from readalike.joblog import send_to_log
-from readalike.study_b import read_attribution
 
 send_to_log(snakemake.log[0])
 base = read_attribution(snakemake.input.base)

@@ -2,12 +2,12 @@
 
 import pandas as pd
 
+from readalike.instruction_focus import instruction_focus_table
 from readalike.joblog import send_to_log
 from readalike.outputs import write_tsv
-from readalike.study_b import instruction_focus_table
 
 send_to_log(snakemake.log[0])
 scores = pd.read_csv(snakemake.input[0], sep="\t")
 synthetic = bool((scores.pop("provenance") == "SYNTHETIC").any())
-table = instruction_focus_table(scores, [tuple(p) for p in snakemake.params.pairs])
+table = instruction_focus_table(scores, [tuple(p) for p in snakemake.params.model_pairs])
 write_tsv(table, snakemake.output[0], synthetic=synthetic)

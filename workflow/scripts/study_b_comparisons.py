@@ -2,15 +2,12 @@
 
 import pandas as pd
 
+from readalike.concept_labels import concept_shift_table
+from readalike.formats import read_components
 from readalike.joblog import send_to_log
 from readalike.outputs import write_tsv
-from readalike.study_b import (
-    concept_shift_table,
-    read_components,
-    subspace_similarity_table,
-    verb_lists,
-    verb_relations_table,
-)
+from readalike.subspaces import subspace_similarity_table
+from readalike.verb_relations import verb_lists, verb_relations_table
 
 send_to_log(snakemake.log[0])
 models, synthetic = snakemake.params.models, snakemake.params.synthetic
@@ -26,10 +23,13 @@ def read_tsv(path):
 
 concepts = by_model(snakemake.input.concepts, read_tsv)
 components = by_model(snakemake.input.components, read_components)
-counts = by_model(snakemake.input.pairs, read_tsv)
-instruction_verbs, general_verbs = verb_lists(snakemake.params.study_b)
+counts = by_model(snakemake.input.head_pairs, read_tsv)
+study_b = snakemake.params.study_b
+instruction_verbs, general_verbs = verb_lists(
+    study_b.get("instruction_verbs"), study_b.get("general_verbs")
+)
 shift, subspace, verbs = [], [], []
-for base, tuned in snakemake.params.pairs:
+for base, tuned in snakemake.params.model_pairs:
     shift.append(concept_shift_table(concepts[base], concepts[tuned], base, tuned))
     subspace.append(subspace_similarity_table(components[base], components[tuned], base, tuned))
     n_layers = components[base].shape[0]  # (layers, components, hidden)
