@@ -1,4 +1,4 @@
-"""Gradient x input attribution of prompt tokens and the instruction score.
+"""Gradient x input attribution of prompt tokens: the model side of Study B's first analysis.
 
 Implements the input-attribution analysis of arXiv 2310.00492 (Wu et al., "From Language
 Modeling to Instruction Following", NAACL 2024) as specified for this project:
@@ -10,14 +10,9 @@ Modeling to Instruction Following", NAACL 2024) as specified for this project:
    ``I[n, m] = (d p(y_m | y_<m, prompt) / d e_n) . e_n``: the gradient of the softmax
    *probability* of the token the model actually produced with respect to the input
    embedding row ``e_n``, dotted with that row, sign kept (:func:`attribution_matrix`).
-3. Each column is discretised, ``S = ceil(L * max(I, 0) / max_n max(I, 0))`` with levels at
-   or below ``b`` zeroed (:func:`discretise`); the density of a prompt token is the
-   ``L1 / L4`` ratio of its row, scaled by the prompt's largest (:func:`importance_density`).
-4. The instruction score sums the densities of the instruction tokens with a ``log2``
-   length discount (:func:`instruction_score`); instruction tokens are the prompt sentences
-   that contain the annotated fragments (:func:`instruction_token_mask`).
-5. Base and tuned models are compared with a one-sided Welch t-test
-   (:func:`welch_one_sided`).
+3. The matrices are scored (discretised, densities, instruction score) and base and tuned
+   models compared by :mod:`readalike.instruction_focus`, with the instruction tokens
+   located by :mod:`readalike.instruction_tokens`; neither needs torch.
 
 Decisions and deviations from the authors' code (JacksonWuxs/Interpret_Instruction_Tuning_LLMs,
 ``src/generator.py``, ``src/utils.py``, ``src/analysis_*.py``):
@@ -64,27 +59,14 @@ Decisions and deviations from the authors' code (JacksonWuxs/Interpret_Instructi
   three significant digits: on tiny random LLaMAs the attribution differed from float32
   with the same weights by 3-12% of its largest entry and 4-25% of the heat-map levels
   changed, so float32 (the authors' choice) is the one to use for scores.
-* **Columns whose maximum is 0** (no prompt token raises the probability) discretise to all
-  zeros; the authors divide by ``max + 1e-7`` instead, which also damps columns whose
-  maximum is below about 1e-6 -- we do not damp them.
-* **Sentence widening** follows the authors' rule (sentences end at newlines and after
-  ``.``, ``!``, ``?`` or ``:`` followed by whitespace), but a fragment is widened to every
-  sentence its first occurrence overlaps, located by character position; the authors match
-  each fragment sentence to the first prompt sentence containing it as a substring, so an
-  empty piece (e.g. the trailing space of ``"Input: "``) matched the first sentence of the
-  prompt. The template markers ``Input:`` and ``Output:`` are never instruction sentences
-  (the authors strip ``Input:`` too). Empty fragments are ignored.
 * **Empty responses** raise ``ValueError``; the authors scored them 0.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
-import math
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
