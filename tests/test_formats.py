@@ -5,8 +5,11 @@ import pytest
 from readalike.formats import (
     ATTENTION_FORMAT,
     AttentionSet,
+    ReaderMatrices,
     SaccadeSet,
     attention_shape,
+    check_distinct_readers,
+    check_reader_lengths,
     check_same_lengths,
     read_attention,
     read_saccades,
@@ -224,3 +227,179 @@ def test_failed_write_keeps_the_old_file(tmp_path):
         write_attention(tmp_path / "a.h5", att)
     assert _files(tmp_path) == ["a.h5"]
     assert (tmp_path / "a.h5").read_bytes() == before
+
+
+# --- per-reader matrices -------------------------------------------------------------
+
+
+def _with_readers(seed=2) -> SaccadeSet:
+    """Three readers r1, r2, r3; r2 did not read article 0 sentence 1, r3 read only 1/0."""
+    rng = np.random.default_rng(seed)
+    present = [[[0, 1, 2], [0]], [[0, 1, 2]]]
+    sac = _saccades()
+    sac.n_readers = 3
+    sac.reader_ids = ["r1", "r2", "r3"]
+    sac.readers_per_sentence = [[3, 1], [3]]
+    sac.reader_measures = {}
+    for measure in ("num", "dur"):
+        matrices = [
+            [rng.random((len(idx), n, n)) for idx, n in zip(pa, la, strict=True)]
+            for pa, la in zip(present, LENGTHS, strict=True)
+        ]
+        readers = [[np.array(idx, dtype=np.int64) for idx in pa] for pa in present]
+        sac.reader_measures[measure] = ReaderMatrices(matrices, readers)
+    return sac
+
+
+def test_per_reader_round_trip_is_exact(tmp_path):
+    sac = _with_readers()
+    write_saccades(tmp_path / "s.h5", sac)
+    back = read_saccades(tmp_path / "s.h5")
+    assert set(back.measures) == {"num", "dur"}  # the readers group is not a measure
+    assert back.reader_ids == ["r1", "r2", "r3"]
+    for measure in ("num", "dur"):
+        got, want = back.reader_measures[measure], sac.reader_measures[measure]
+        for a, article in enumerate(want.matrices):
+            for s, m in enumerate(article):
+                np.testing.assert_array_equal(got.matrices[a][s], m)
+                assert got.readers[a][s].tolist() == want.readers[a][s].tolist()
+        np.testing.assert_array_equal(
+            got.present(3), [[True, True, True], [True, False, True], [True, False, True]]
+        )
+    with h5py.File(tmp_path / "s.h5") as f:
+        assert f["readers/num/" + sentence_key(0, 1)].attrs["reader_ids"].tolist() == ["r1"]
+        assert f["readers/num/" + sentence_key(0, 1)].shape == (1, 3, 3)
+    only = read_saccades(tmp_path / "s.h5", ["dur"])
+    assert list(only.reader_measures) == ["dur"]
+
+
+def test_group_means_alone_read_without_readers(tmp_path):
+    write_saccades(tmp_path / "s.h5", _saccades())
+    back = read_saccades(tmp_path / "s.h5")
+    assert back.reader_ids is None and back.reader_measures is None
+
+
+def _put(path, key, index, value):
+    with h5py.File(path, "r+") as f:
+        values = f[key][()]
+        values[index] = value
+        f[key][...] = values
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
+def test_non_finite_group_mean_on_disk_is_named(tmp_path, value):
+    write_saccades(tmp_path / "s.h5", _saccades())
+    _put(tmp_path / "s.h5", "dur/" + sentence_key(1, 0), (2, 1), value)
+    with pytest.raises(ValueError) as err:
+        read_saccades(tmp_path / "s.h5")
+    assert str(err.value) == (
+        f"{tmp_path / 's.h5'}: group L2 measure dur article 1 sentence 0: matrix holds NaN or inf"
+    )
+
+
+def test_non_finite_reader_matrix_on_disk_names_the_reader(tmp_path):
+    write_saccades(tmp_path / "s.h5", _with_readers())
+    _put(tmp_path / "s.h5", "readers/num/" + sentence_key(0, 0), (1, 0, 0), np.nan)
+    with pytest.raises(
+        ValueError, match=r"s\.h5: group L2 measure num article 0 sentence 0 reader r2: .*NaN"
+    ):
+        read_saccades(tmp_path / "s.h5")
+
+
+def test_reader_matrix_of_other_length_on_disk_is_named(tmp_path):
+    write_saccades(tmp_path / "s.h5", _with_readers())
+    with h5py.File(tmp_path / "s.h5", "r+") as f:
+        key = "readers/dur/" + sentence_key(1, 0)
+        ids = f[key].attrs["reader_ids"]
+        del f[key]
+        f.create_dataset(key, data=np.zeros((3, 5, 5)))
+        f[key].attrs["reader_ids"] = ids
+    with pytest.raises(
+        ValueError, match=r"measure dur article 1 sentence 0 reader r1: .*\(3, 5, 5\), expected"
+    ):
+        read_saccades(tmp_path / "s.h5")
+
+
+def test_unknown_reader_on_disk_is_named(tmp_path):
+    write_saccades(tmp_path / "s.h5", _with_readers())
+    with h5py.File(tmp_path / "s.h5", "r+") as f:
+        f["readers/num/" + sentence_key(0, 1)].attrs["reader_ids"] = ["r9"]
+    with pytest.raises(ValueError, match="article 0 sentence 1: reader r9 is not in"):
+        read_saccades(tmp_path / "s.h5")
+
+
+def _drop_reader_2(sac):
+    for per_reader in sac.reader_measures.values():
+        for a, s in ((0, 0), (1, 0)):
+            per_reader.matrices[a][s] = per_reader.matrices[a][s][[0, 2]]
+            per_reader.readers[a][s] = np.array([0, 2])
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        pytest.param(
+            _drop_reader_2, "group L2: reader r2 has no matrix in any sentence", id="no-matrix"
+        ),
+        pytest.param(
+            lambda sac: setattr(sac, "reader_ids", ["r1", "r1", "r3"]),
+            "group L2: reader r1 is listed twice",
+            id="duplicate-id",
+        ),
+        pytest.param(
+            lambda sac: setattr(sac, "n_readers", 4),
+            "group L2: 3 reader ids but n_readers = 4",
+            id="count",
+        ),
+        pytest.param(
+            lambda sac: sac.reader_measures["dur"].matrices[0].__setitem__(1, np.zeros((2, 3, 3))),
+            r"measure dur article 0 sentence 1: per-reader matrices of shape \(2, 3, 3\), "
+            r"expected \(1, 3, 3\)",
+            id="shape",
+        ),
+        pytest.param(
+            lambda sac: sac.reader_measures["num"].matrices[1][0].__setitem__((2, 0, 0), np.nan),
+            "measure num article 1 sentence 0 reader r3: matrix holds NaN or inf",
+            id="nan",
+        ),
+        pytest.param(
+            lambda sac: setattr(sac, "reader_measures", None),
+            "reader_ids and reader_measures must be given together",
+            id="half",
+        ),
+    ],
+)
+def test_bad_reader_data_is_refused_on_write(tmp_path, spoil, message):
+    sac = _with_readers()
+    spoil(sac)
+    with pytest.raises(ValueError, match=message):
+        write_saccades(tmp_path / "s.h5", sac)
+    assert _files(tmp_path) == []
+
+
+def test_reader_in_two_groups_is_named(tmp_path):
+    write_saccades(tmp_path / "L1.h5", _with_readers())
+    other = _with_readers()
+    other.group, other.reader_ids = "L1", ["q1", "r3", "q2"]
+    write_saccades(tmp_path / "L2.h5", other)
+    with pytest.raises(ValueError) as err:
+        check_distinct_readers({"L2": tmp_path / "L1.h5", "L1": tmp_path / "L2.h5"})
+    assert str(err.value) == (
+        f"reader r3 is in group L2 ({tmp_path / 'L1.h5'}) and in group L1 "
+        f"({tmp_path / 'L2.h5'}); a reader belongs to one group"
+    )
+    other.reader_ids = ["q1", "q2", "q3"]
+    write_saccades(tmp_path / "L2.h5", other)
+    check_distinct_readers({"L2": tmp_path / "L1.h5", "L1": tmp_path / "L2.h5"})
+
+
+def test_reader_lengths_against_stimuli_name_group_and_reader():
+    sac = _with_readers()
+    with pytest.raises(ValueError) as err:
+        check_reader_lengths([[2, 4], [4]], sac, "stimuli.txt", "L2.h5")
+    assert str(err.value) == (
+        "L2.h5: group L2 reader r1 article 0 sentence 1 has 3 words, stimuli.txt has 4"
+    )
+    with pytest.raises(ValueError, match="L2.h5: article 0 has 2 sentences, stimuli.txt has 3"):
+        check_reader_lengths([[2, 3, 1], [4]], sac, "stimuli.txt", "L2.h5")
+    check_reader_lengths(LENGTHS, sac, "stimuli.txt", "L2.h5")

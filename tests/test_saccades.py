@@ -168,12 +168,106 @@ def test_sentence_nobody_read(fixation_file, caplog):
 
 
 def test_rows_of_one_reader_do_not_join_across_sentences(tmp_path):
-    # A single fixation per sentence makes no saccade, whatever the row order.
-    rows = [("A", "L1", 0, 0, 2, 200), ("A", "L1", 0, 1, 0, 200)]
+    # A's single fixation in sentence 0 sits between rows of sentence 1: joined across
+    # sentences it would make a saccade 2 -> 0. A single fixation makes no saccade, so A
+    # did not read sentence 0 (module rule) and read sentence 1 (one saccade 0 -> 1).
+    rows = [("A", "L1", 0, 1, 0, 200), ("A", "L1", 0, 0, 2, 200), ("A", "L1", 0, 1, 1, 200)]
     table = read_fixations(write_csv(tmp_path / "f.csv", rows))
     saccades = saccade_matrices(table, LENGTHS, "L1", "hand", False)
-    assert all(m.sum() == 0 for article in saccades.measures["num"] for m in article)
-    assert saccades.readers_per_sentence == [[1, 1]]
+    np.testing.assert_array_equal(saccades.measures["num"][0][0], np.zeros((3, 3)))
+    expected = np.zeros((4, 4))
+    expected[0, 1] = 1.0
+    np.testing.assert_array_equal(saccades.measures["num"][0][1], expected)
+    assert saccades.readers_per_sentence == [[0, 1]]
+
+
+def test_single_fixation_is_not_reading_the_sentence(tmp_path):
+    # C reads sentence 0 straight through and has one fixation in sentence 1: C made no
+    # saccade there, has no matrix for it and is not in its denominator, so sentence 1
+    # stays the mean of A and B (without the rule it would be NUM_1 * 2 / 3).
+    rows = ROWS + [("C", "L1", 0, 0, w, 100) for w in range(3)] + [("C", "L1", 0, 1, 2, 100)]
+    saccades = saccade_matrices(
+        read_fixations(write_csv(tmp_path / "f.csv", rows)), LENGTHS, "L1", "hand", False
+    )
+    assert saccades.readers_per_sentence == [[3, 2]]
+    np.testing.assert_allclose(saccades.measures["num"][0][1], NUM_1)
+    np.testing.assert_allclose(saccades.measures["dur"][0][1], DUR_1)
+    assert saccades.reader_ids == ["A", "B", "C"]
+    assert saccades.reader_measures["num"].readers[0][1].tolist() == [0, 1]
+    assert saccades.reader_measures["num"].readers[0][0].tolist() == [0, 1, 2]
+
+
+# Each reader's own matrices of sentence 0 (counts, not divided): A 0->1, 1->1, 1->2;
+# B 0->2, 2->1. Durations as in DUR_0 before the division by 2.
+NUM_0_A = [[0, 1, 0], [0, 1, 1], [0, 0, 0]]
+NUM_0_B = [[0, 0, 1], [0, 0, 0], [0, 1, 0]]
+DUR_0_A = [[0, 450, 0], [0, 400, 450], [0, 0, 0]]
+DUR_0_B = [[0, 0, 400], [0, 0, 0], [0, 420, 0]]
+
+
+def test_per_reader_matrices_by_hand(fixation_file):
+    saccades = saccade_matrices(read_fixations(fixation_file), LENGTHS, "L1", "hand", False)
+    assert saccades.reader_ids == ["A", "B"]
+    num, dur = saccades.reader_measures["num"], saccades.reader_measures["dur"]
+    assert num.readers[0][0].tolist() == [0, 1]
+    np.testing.assert_array_equal(num.matrices[0][0], [NUM_0_A, NUM_0_B])
+    np.testing.assert_array_equal(dur.matrices[0][0], [DUR_0_A, DUR_0_B])
+    assert num.matrices[0][1].shape == (2, 4, 4)
+    assert num.present(2).tolist() == [[True, True], [True, True]]
+
+
+def test_reader_order_is_sorted_id(tmp_path):
+    # B's rows come first in the file, but reader stacks follow the sorted ids.
+    rows = [r for r in ROWS if r[0] == "B"] + [r for r in ROWS if r[0] != "B"]
+    saccades = saccade_matrices(
+        read_fixations(write_csv(tmp_path / "f.csv", rows)), LENGTHS, "L1", "hand", False
+    )
+    assert saccades.reader_ids == ["A", "B"]
+    np.testing.assert_array_equal(
+        saccades.reader_measures["num"].matrices[0][0], [NUM_0_A, NUM_0_B]
+    )
+
+
+def test_group_mean_is_mean_of_reader_matrices(tmp_path):
+    from readalike.reading_model import PROFILES, simulate_fixations
+
+    stimuli = [
+        [["The", "cat", "sat", "on", "the", "mat", "today."], ["It", "was", "warm."]],
+        [["Readers", "skip", "short", "words", "and", "regress", "sometimes."]],
+    ]
+    lengths = [[len(s) for s in article] for article in stimuli]
+    table = simulate_fixations(stimuli, "L2", PROFILES["nonnative"], 6, seed=3)
+    # one reader skips the second article: present in fewer sentences
+    table = table[~((table["subject"] == "sim002") & (table["article"] == 1))]
+    saccades = saccade_matrices(table, lengths, "L2", "sim", True)
+    for measure in ("num", "dur"):
+        per_reader = saccades.reader_measures[measure]
+        for a, article in enumerate(lengths):
+            for s in range(len(article)):
+                stack = per_reader.matrices[a][s]
+                assert stack.shape[0] == saccades.readers_per_sentence[a][s]
+                np.testing.assert_allclose(
+                    stack.sum(axis=0) / stack.shape[0],
+                    saccades.measures[measure][a][s],
+                    rtol=1e-12,
+                    atol=1e-12,
+                )
+    assert 2 not in saccades.reader_measures["num"].readers[1][0].tolist()
+
+
+def test_reader_in_two_groups(tmp_path):
+    rows = ROWS + [("A", "L2", 0, 1, 0, 200), ("A", "L2", 0, 1, 1, 200)]
+    path = write_csv(tmp_path / "f.csv", rows)
+    with pytest.raises(ValueError, match="reader A is in group L1 and in group L2") as info:
+        saccade_matrices(read_fixations(path), LENGTHS, "L1", "hand", False)
+    assert str(path) in str(info.value)
+
+
+def test_reader_without_any_saccade(tmp_path):
+    rows = ROWS + [("Z", "L1", 0, 0, 1, 200), ("Z", "L1", 0, 1, 3, 200)]
+    path = write_csv(tmp_path / "f.csv", rows)
+    with pytest.raises(ValueError, match="group L1: reader Z made no saccade in any sentence"):
+        saccade_matrices(read_fixations(path), LENGTHS, "L1", "hand", False)
 
 
 def test_write_read_saccades_round_trip(fixation_file, tmp_path):
@@ -184,6 +278,9 @@ def test_write_read_saccades_round_trip(fixation_file, tmp_path):
     assert back.n_readers == 2
     np.testing.assert_array_equal(back.measures["num"][0][1], NUM_1)
     np.testing.assert_array_equal(back.measures["dur"][0][0], DUR_0)
+    assert back.reader_ids == ["A", "B"]
+    np.testing.assert_array_equal(back.reader_measures["num"].matrices[0][0], [NUM_0_A, NUM_0_B])
+    assert back.reader_measures["dur"].readers[0][1].tolist() == [0, 1]
 
 
 def _replace(rows, index, **changes):

@@ -18,6 +18,17 @@ Saccades (one file per reader group)
     (``num``: mean count per reader, ``dur``: the same weighted by fixation duration in ms),
     with attributes ``group``, ``n_readers`` (readers who read that sentence) and ``source``.
 
+    Per-reader matrices (optional: a file without them, such as the release's group means,
+    reads exactly as before and its :class:`SaccadeSet` has ``reader_ids = None``):
+    root attribute ``reader_ids``, every reader of the group (unique, non-empty strings,
+    ``n_readers`` of them); one dataset per measure and sentence at
+    ``readers/{measure}/article_{a:03d}/sentence_{s:03d}``: ``(n_present, n_words,
+    n_words)`` float64, the same quantity as the group mean for each reader who read that
+    sentence, with attribute ``reader_ids`` (those ``n_present`` readers, in the order of
+    the root list). A reader who did not read a sentence has no matrix there, never a zero
+    one; every reader has a matrix in at least one sentence. ``readers`` is therefore not
+    a measure name. Every per-reader measure also has its group-mean datasets.
+
 Attribution (Study B; one file per model: :func:`write_attribution`)
     root attributes: ``format`` = ``"readalike.attribution/1"``, ``model``, ``source``.
     one group per prompt at ``prompt/<ID>``, in run order: ``importance``
@@ -33,7 +44,7 @@ Feed-forward components (Study B; one file per model: :func:`write_components`)
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,9 +90,44 @@ class AttentionSet:
         return [[int(m.shape[-1]) for m in article] for article in self.sentences]
 
 
+#: HDF5 group of a saccade file holding the per-reader matrices (so never a measure name).
+READERS_GROUP = "readers"
+
+
+@dataclass
+class ReaderMatrices:
+    """One measure's per-reader matrices of one reader group.
+
+    ``matrices[a][s]`` is ``(n_present, n_words, n_words)`` float64: one matrix per reader who
+    read that sentence; ``readers[a][s]`` is ``(n_present,)`` int64, those readers' positions
+    in :attr:`SaccadeSet.reader_ids`, strictly increasing. A reader absent from a sentence
+    has no matrix there (not a zero one).
+    """
+
+    matrices: Ragged
+    readers: list[list[np.ndarray]]
+
+    def present(self, n_readers: int) -> np.ndarray:
+        """``(n_readers, n_sentences)`` bool: reader ``r`` has a matrix for flat sentence ``s``.
+
+        Sentences are numbered over all articles, article 0's first (pair-index order).
+        """
+        flat = [np.asarray(idx, dtype=np.int64) for article in self.readers for idx in article]
+        mask = np.zeros((n_readers, len(flat)), dtype=bool)
+        rows = np.concatenate(flat) if flat else np.zeros(0, dtype=np.int64)
+        mask[rows, np.repeat(np.arange(len(flat)), [idx.size for idx in flat])] = True
+        return mask
+
+
 @dataclass
 class SaccadeSet:
-    """Group-mean saccade matrices of one reader group: ``measures[name][a][s]`` (n, n)."""
+    """Saccade matrices of one reader group.
+
+    ``measures[name][a][s]`` is the group mean, ``(n, n)``; ``readers_per_sentence[a][s]`` the
+    readers it averages. Where the source has per-reader data, ``reader_ids`` lists every
+    reader of the group (``n_readers`` of them) and ``reader_measures[name]`` holds their
+    matrices (:class:`ReaderMatrices`); both are None for group means alone (the release).
+    """
 
     group: str
     n_readers: int
@@ -89,6 +135,8 @@ class SaccadeSet:
     synthetic: bool
     measures: dict[str, Ragged]
     readers_per_sentence: list[list[int]] | None = None
+    reader_ids: list[str] | None = None
+    reader_measures: dict[str, ReaderMatrices] | None = None
 
     def lengths(self) -> list[list[int]]:
         first = next(iter(self.measures.values()))
@@ -99,6 +147,23 @@ def _iter_sentences(ragged: Ragged) -> Iterable[tuple[int, int, np.ndarray]]:
     for a, article in enumerate(ragged):
         for s, matrix in enumerate(article):
             yield a, s, matrix
+
+
+#: HDF5 bytes per dataset beyond its data (object header, links, attributes), measured at
+#: 0.4 to 1.7 KiB on this project's files; an estimate for the free-space check before writing
+_H5_OVERHEAD = 2048
+
+
+#: Build the file in memory and write it to disk on closing: on a full disk HDF5's default
+#: driver fails while freeing objects, where h5py can only ignore the error and later
+#: segfaults; the core driver's one write at close raises, and the file is at most as
+#: large as the arrays the caller already holds in memory.
+_WRITE_IN_MEMORY = {"driver": "core", "backing_store": True}
+
+
+def _h5_bytes(data_bytes: int, ragged: Ragged) -> int:
+    """Expected size of an HDF5 file holding ``data_bytes`` in one dataset per sentence."""
+    return data_bytes + _H5_OVERHEAD * sum(len(article) for article in ragged)
 
 
 def write_attention(target: str | os.PathLike, attention: AttentionSet) -> None:
@@ -115,7 +180,11 @@ def write_attention(target: str | os.PathLike, attention: AttentionSet) -> None:
                 f"{target}: article {a} sentence {s}: attention of model {attention.model!r} "
                 f"({attention.condition}) holds NaN or inf"
             )
-    with atomic_path(target) as tmp, h5py.File(tmp, "w") as f:
+    size = sum(m.size for _, _, m in _iter_sentences(attention.sentences)) * 2  # float16
+    with (
+        atomic_path(target, expected_bytes=_h5_bytes(size, attention.sentences)) as tmp,
+        h5py.File(tmp, "w", **_WRITE_IN_MEMORY) as f,
+    ):
         f.attrs.update(attention.attrs)
         f.attrs.update(
             format=ATTENTION_FORMAT,
@@ -184,6 +253,74 @@ def attention_shape(path: str | os.PathLike) -> tuple[int, int]:
         return int(f.attrs["n_layers"]), int(f.attrs["n_heads"])
 
 
+def _check_reader_matrices(
+    target: str | os.PathLike, saccades: SaccadeSet, lengths: list[list[int]]
+) -> None:
+    """Refuse per-reader data that a reader of the file could not trust (one line each)."""
+    where = f"{target}: group {saccades.group}"
+    if READERS_GROUP in saccades.measures:
+        raise ValueError(f"{where}: {READERS_GROUP!r} is reserved and cannot name a measure")
+    if (saccades.reader_ids is None) != (saccades.reader_measures is None):
+        raise ValueError(f"{where}: reader_ids and reader_measures must be given together")
+    if saccades.reader_ids is None:
+        return
+    ids = list(saccades.reader_ids)
+    if any(not isinstance(r, str) or not r for r in ids):
+        raise ValueError(f"{where}: reader ids must be non-empty strings, got {ids!r}")
+    if len(set(ids)) != len(ids):
+        twice = next(r for r in ids if ids.count(r) > 1)
+        raise ValueError(f"{where}: reader {twice} is listed twice")
+    if len(ids) != saccades.n_readers:
+        raise ValueError(f"{where}: {len(ids)} reader ids but n_readers = {saccades.n_readers}")
+    seen = np.zeros(len(ids), dtype=bool)
+    for measure, per_reader in saccades.reader_measures.items():
+        if measure not in saccades.measures:
+            raise ValueError(f"{where}: per-reader measure {measure} has no group mean")
+        if [len(a) for a in per_reader.matrices] != [len(a) for a in lengths] or [
+            len(a) for a in per_reader.readers
+        ] != [len(a) for a in lengths]:
+            raise ValueError(
+                f"{where} measure {measure}: per-reader matrices and reader lists must have "
+                f"the group mean's articles and sentences"
+            )
+        for a, s, m in _iter_sentences(per_reader.matrices):
+            idx = np.asarray(per_reader.readers[a][s])
+            here = f"{where} measure {measure} article {a} sentence {s}"
+            if idx.ndim != 1 or (idx.size and (idx.min() < 0 or idx.max() >= len(ids))):
+                raise ValueError(f"{here}: reader positions {idx.tolist()} outside the reader ids")
+            if np.any(np.diff(idx) <= 0):
+                raise ValueError(f"{here}: reader positions {idx.tolist()} not increasing")
+            n = lengths[a][s]
+            if m.shape != (idx.size, n, n):
+                raise ValueError(
+                    f"{here}: per-reader matrices of shape {m.shape}, expected "
+                    f"({idx.size}, {n}, {n})"
+                )
+            bad = np.flatnonzero(~np.isfinite(m).all(axis=(1, 2)))
+            if bad.size:
+                raise ValueError(f"{here} reader {ids[int(idx[bad[0]])]}: matrix holds NaN or inf")
+            seen[idx] = True
+    if not seen.all():
+        raise ValueError(
+            f"{where}: reader {ids[int(np.flatnonzero(~seen)[0])]} has no matrix in any sentence"
+        )
+
+
+def _write_reader_matrices(f: h5py.File, saccades: SaccadeSet) -> None:
+    """Write the per-reader datasets of :func:`write_saccades` (layout in the module doc)."""
+    ids = np.asarray(saccades.reader_ids, dtype=object)
+    f.attrs.create("reader_ids", ids, dtype=h5py.string_dtype())
+    root = f.create_group(READERS_GROUP)
+    for measure, per_reader in saccades.reader_measures.items():
+        grp = root.create_group(measure)
+        for a, s, m in _iter_sentences(per_reader.matrices):
+            dset = grp.create_dataset(sentence_key(a, s), data=np.asarray(m, np.float64))
+            present = ids[np.asarray(per_reader.readers[a][s], dtype=np.int64)]
+            dset.attrs.create("reader_ids", present, dtype=h5py.string_dtype())
+        for a, article in enumerate(per_reader.matrices):
+            grp[f"article_{a:03d}"].attrs["n_sentences"] = len(article)
+
+
 def write_saccades(target: str | os.PathLike, saccades: SaccadeSet) -> None:
     """Write a :class:`SaccadeSet` atomically; checks shapes and finiteness first."""
     lengths = saccades.lengths()
@@ -200,7 +337,16 @@ def write_saccades(target: str | os.PathLike, saccades: SaccadeSet) -> None:
                     f"{target}: group {saccades.group} measure {measure} article {a} "
                     f"sentence {s}: matrix holds NaN or inf"
                 )
-    with atomic_path(target) as tmp, h5py.File(tmp, "w") as f:
+    _check_reader_matrices(target, saccades, lengths)
+    size = sum(m.size for r in saccades.measures.values() for _, _, m in _iter_sentences(r)) * 8
+    n_datasets = len(saccades.measures) * sum(len(article) for article in lengths)
+    for per_reader in (saccades.reader_measures or {}).values():
+        size += sum(m.size for _, _, m in _iter_sentences(per_reader.matrices)) * 8
+        n_datasets += sum(len(article) for article in lengths)
+    with (
+        atomic_path(target, expected_bytes=size + _H5_OVERHEAD * n_datasets) as tmp,
+        h5py.File(tmp, "w", **_WRITE_IN_MEMORY) as f,
+    ):
         f.attrs.update(
             format=SACCADES_FORMAT,
             group=saccades.group,
@@ -220,32 +366,98 @@ def write_saccades(target: str | os.PathLike, saccades: SaccadeSet) -> None:
                 dset.attrs.update(group=saccades.group, n_readers=readers, source=saccades.source)
             for a, article in enumerate(ragged):
                 grp[f"article_{a:03d}"].attrs["n_sentences"] = len(article)
+        if saccades.reader_ids is not None:
+            _write_reader_matrices(f, saccades)
 
 
 def read_saccades(path: str | os.PathLike, measures: Sequence[str] | None = None) -> SaccadeSet:
-    """Read a saccade file (all measures, or the named ones)."""
+    """Read a saccade file (all measures, or the named ones), with its per-reader matrices.
+
+    Raises one ValueError naming the file, group, measure, article and sentence (and the
+    reader, for per-reader data) when a matrix holds NaN or inf or does not match the group
+    mean's shape, or when a sentence names a reader the file does not list.
+    """
     path = Path(path)
     with h5py.File(path, "r") as f:
         _check_format(f, path, SACCADES_FORMAT)
-        available = list(f.keys())
+        group = str(f.attrs["group"])
+        available = [k for k in f.keys() if k != READERS_GROUP]
         wanted = available if measures is None else list(measures)
         for m in wanted:
-            if m not in f:
+            if m not in available:
                 raise ValueError(f"{path}: no measure {m!r} (has {available})")
         data = {m: _read_ragged(f[m], path) for m in wanted}
+        for measure, ragged in data.items():
+            for a, s, m in _iter_sentences(ragged):
+                if not np.isfinite(m).all():
+                    raise ValueError(
+                        f"{path}: group {group} measure {measure} article {a} sentence {s}: "
+                        f"matrix holds NaN or inf"
+                    )
         first = f[wanted[0]]
         readers = [
             [int(first[sentence_key(a, s)].attrs["n_readers"]) for s in range(len(article))]
             for a, article in enumerate(data[wanted[0]])
         ]
+        reader_ids, reader_measures = None, None
+        if "reader_ids" in f.attrs:
+            reader_ids = [str(r) for r in f.attrs["reader_ids"]]
+            root = f.get(READERS_GROUP)
+            reader_measures = {
+                m: _read_reader_matrices(root[m], path, group, m, reader_ids, data[m])
+                for m in wanted
+                if root is not None and m in root
+            }
         return SaccadeSet(
-            group=str(f.attrs["group"]),
+            group=group,
             n_readers=int(f.attrs["n_readers"]),
             source=str(f.attrs["source"]),
             synthetic=bool(f.attrs["synthetic"]),
             measures=data,
             readers_per_sentence=readers,
+            reader_ids=reader_ids,
+            reader_measures=reader_measures,
         )
+
+
+def _read_reader_matrices(
+    grp: h5py.Group, path: Path, group: str, measure: str, reader_ids: list[str], means: Ragged
+) -> ReaderMatrices:
+    """One measure's per-reader matrices, checked against the file's reader list and means."""
+    matrices = _read_ragged(grp, path)
+    if [len(a) for a in matrices] != [len(a) for a in means]:
+        raise ValueError(
+            f"{path}: group {group} measure {measure}: per-reader matrices have "
+            f"{[len(a) for a in matrices]} sentences per article, the group mean "
+            f"{[len(a) for a in means]}"
+        )
+    position = {r: k for k, r in enumerate(reader_ids)}
+    readers: list[list[np.ndarray]] = []
+    for a, article in enumerate(matrices):
+        readers.append([])
+        for s, m in enumerate(article):
+            here = f"{path}: group {group} measure {measure} article {a} sentence {s}"
+            names = [str(r) for r in grp[sentence_key(a, s)].attrs["reader_ids"]]
+            unknown = [r for r in names if r not in position]
+            if unknown:
+                raise ValueError(f"{here}: reader {unknown[0]} is not in the file's reader_ids")
+            idx = np.array([position[r] for r in names], dtype=np.int64)
+            if np.any(np.diff(idx) <= 0):
+                raise ValueError(f"{here}: reader ids {names} not in the file's reader order")
+            n = means[a][s].shape[-1]
+            if m.shape != (idx.size, n, n):
+                who = f" reader {names[0]}" if names else ""
+                raise ValueError(
+                    f"{here}{who}: per-reader matrices of shape {m.shape}, expected "
+                    f"({idx.size}, {n}, {n}) (the group mean has {n} words)"
+                )
+            bad = ~np.isfinite(m).all(axis=(1, 2))
+            if bad.any():
+                raise ValueError(
+                    f"{here} reader {names[int(np.flatnonzero(bad)[0])]}: matrix holds NaN or inf"
+                )
+            readers[a].append(idx)
+    return ReaderMatrices(matrices=matrices, readers=readers)
 
 
 def check_same_lengths(

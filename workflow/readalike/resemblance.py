@@ -136,3 +136,119 @@ def shuffle_within_sentences(
     """
     keys = index.sentence + rng.random(index.n_pairs)
     return np.asarray(values)[np.argsort(keys, kind="stable")]
+
+
+def _sentence_padding(index: PairIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of every sentence laid out in a padded ``(S, Q)`` grid, Q = most pairs.
+
+    Returns
+    -------
+    gather : (S, Q) int, pair of slot ``q`` of sentence ``s`` (0 in padding slots).
+    valid : (S, Q) bool, slots that hold a pair.
+    """
+    counts = np.bincount(index.sentence)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    slots = np.arange(counts.max())
+    valid = slots < counts[:, None]
+    return np.where(valid, start[:, None] + slots, 0), valid
+
+
+def reader_r2(
+    attention_pairs: np.ndarray, targets: np.ndarray, present: np.ndarray, index: PairIndex
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """In-sample and leave-one-article-out R^2 of every layer for targets with missing sentences.
+
+    The per-reader counterpart of :func:`regression_r2`, with the same definitions over each
+    target's own pairs (those of the sentences where it is present): OLS of the target on
+    the layer's heads plus an intercept; held out, the squared errors of predicting each
+    article from a fit on the target's other articles, pooled over folds, over the target's
+    sum of squares about its own mean.
+
+    All targets share one design, so nothing is refitted per target: per-sentence sufficient
+    statistics (``X_s'X_s``, ``X_s'y_s``, ``y_s'y_s``) are computed once on sentences padded
+    to a common length, a target's Gram matrix is the sum of the sentence blocks weighted by
+    its presence mask (targets with the same mask share it), and every target, fold and
+    layer is solved in one batched pseudo-inverse.
+
+    Parameters
+    ----------
+    attention_pairs : (B, H, P) attention of B layers, H heads over the P pairs of ``index``.
+    targets : (N, P) float, e.g. readers x measures; entries of absent sentences are ignored.
+    present : (N, S) bool, whether target ``n`` has data for sentence ``s`` (S sentences,
+        numbered as ``index.sentence``).
+    index : the pair index of the corpus.
+
+    Returns
+    -------
+    r2 : (B, N) in-sample R^2; NaN where the target is constant over its pairs (or absent).
+    r2_heldout : (B, N) held-out R^2; NaN also where the target is present in fewer than two
+        articles (no fold has both training and test pairs).
+    n_pairs : (N,) int, pairs of each target.
+    """
+    x = np.asarray(attention_pairs)
+    present = np.asarray(present, dtype=bool)
+    n_blocks, n_heads, _ = x.shape
+    k = n_heads + 1
+    gather, valid = _sentence_padding(index)
+    n_sentences, width = gather.shape
+    # Padded design (B, S, Q, k), intercept first; padding slots are all zero, intercept
+    # included, so they add nothing to any sum.
+    design = np.zeros((n_blocks, n_sentences, width, k))
+    design[..., 0] = valid
+    design[..., 1:] = np.moveaxis(x[:, :, gather], 1, -1)
+    design *= valid[..., None]
+    y = np.asarray(targets, dtype=np.float64)[:, gather] * (valid * present[:, :, None])  # (N,S,Q)
+
+    grams_s = np.matmul(np.swapaxes(design, -1, -2), design)  # (B, S, k, k)
+    cross_s = np.matmul(np.swapaxes(design, -1, -2), y.transpose(1, 2, 0))  # (B, S, k, N)
+    yy_s = (y**2).sum(axis=-1)  # (N, S)
+    pairs_s = valid.sum(axis=1)  # (S,)
+    n_pairs = present @ pairs_s
+
+    # Articles are contiguous runs of sentences.
+    first_pair = np.concatenate([[0], np.cumsum(pairs_s)[:-1]])
+    sentence_article = index.article[first_pair]
+    article_first = np.flatnonzero(np.r_[True, sentence_article[1:] != sentence_article[:-1]])
+    n_articles = article_first.size
+    masks, mask_of = np.unique(present, axis=0, return_inverse=True)  # shared Gram per mask
+    mask_of = mask_of.reshape(-1)
+    weights = masks.astype(np.float64)
+    bounds = np.r_[article_first, n_sentences]
+    # Sentence blocks as one (S, B*k*k) matrix, so that a mask-weighted sum over an
+    # article's sentences is one plain matrix product (contiguous operands keep it in BLAS).
+    flat_grams = np.ascontiguousarray(grams_s.transpose(1, 0, 2, 3)).reshape(n_sentences, -1)
+    grams_a = np.stack(
+        [  # a handful of articles, each a contiguous run of sentences: (U, S_a) @ (S_a, B*k*k)
+            np.ascontiguousarray(weights[:, bounds[a] : bounds[a + 1]])
+            @ flat_grams[bounds[a] : bounds[a + 1]]
+            for a in range(n_articles)
+        ]
+    ).reshape(n_articles, -1, n_blocks, k, k)
+    grams_a = grams_a.transpose(2, 0, 1, 3, 4)  # (B, A, U, k, k)
+    cross_a = np.add.reduceat(cross_s, article_first, axis=1).swapaxes(-1, -2)  # (B, A, N, k)
+    yy_a = np.add.reduceat(yy_s, article_first, axis=1).T  # (A, N)
+    present_a = np.add.reduceat(present, article_first, axis=1) > 0  # (N, A)
+
+    sum_y = cross_a[0, :, :, 0].sum(axis=0)  # (N,), the intercept column
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = sum_y / n_pairs
+        sst = (((y - mean[:, None, None]) * (valid * present[:, :, None])) ** 2).sum(axis=(1, 2))
+        inv_sst = np.where(sst > 0, 1.0 / np.where(sst > 0, sst, 1.0), np.nan)
+
+    gram_all, cross_all, yy_all = grams_a.sum(axis=1), cross_a.sum(axis=1), yy_a.sum(axis=0)
+    pinv_all = _pinv(gram_all)[:, mask_of]  # (B, N, k, k)
+    beta = np.einsum("bnkl,bnl->bnk", pinv_all, cross_all)
+    fitted = np.einsum("bnk,bnkl,bnl->bn", beta, gram_all[:, mask_of], beta)
+    sse = yy_all - 2 * np.einsum("bnk,bnk->bn", beta, cross_all) + fitted
+    r2 = 1.0 - sse * inv_sst
+
+    if n_articles < 2:
+        return r2, np.full_like(r2, np.nan), n_pairs
+    pinv_out = _pinv(gram_all[:, None] - grams_a)[:, :, mask_of]  # (B, A, N, k, k)
+    beta_out = np.einsum("bankl,banl->bank", pinv_out, cross_all[:, None] - cross_a)
+    gram_test = grams_a[:, :, mask_of]
+    fitted_out = np.einsum("bank,bankl,banl->ban", beta_out, gram_test, beta_out)
+    sse_out = yy_a - 2 * np.einsum("bank,bank->ban", beta_out, cross_a) + fitted_out
+    r2_heldout = 1.0 - sse_out.sum(axis=1) * inv_sst
+    r2_heldout[:, present_a.sum(axis=1) < 2] = np.nan
+    return r2, r2_heldout, n_pairs

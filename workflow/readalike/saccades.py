@@ -34,6 +34,18 @@ mean with every saccade weighted by the summed duration (ms) of the two fixation
 joins, the fixation left and the fixation landed on. The summed duration follows the
 authors' code for arXiv 2310.19084, which weights each saccade this way; it makes ``dur``
 a time-on-transition measure rather than a count.
+
+Each reader's own matrices (the same counts and weights, not divided) are kept beside
+the means: ``reader_measures[measure].matrices[a][s]`` holds one ``(n, n)`` matrix per
+reader who read the sentence, and the mean is their sum divided by their number.
+
+Who read a sentence
+-------------------
+A reader read a sentence when they made at least one saccade in it, i.e. had at least
+two fixations there. A reader with a single fixation in a sentence made no saccade
+there: they have no matrix for it and are not in that sentence's denominator (counting
+them would add a zero matrix and dilute the mean towards zero for no observed
+behaviour). A reader with no saccade in any sentence is refused.
 """
 
 from __future__ import annotations
@@ -45,7 +57,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .formats import SaccadeSet
+from .formats import ReaderMatrices, SaccadeSet
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +72,11 @@ _INDEX_COLUMNS = ("article", "sentence", "word")
 def _line(index: int) -> int:
     """File line of a data row: the header is line 1 and the index counts data rows."""
     return int(index) + 2
+
+
+def _plain(value: object) -> object:
+    """A NumPy scalar as the Python value it holds, so that messages print ``-50``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def read_fixations(path: str | os.PathLike) -> pd.DataFrame:
@@ -137,7 +154,7 @@ def read_fixations(path: str | os.PathLike) -> pd.DataFrame:
             row = int(np.flatnonzero(bad)[0])
             raise ValueError(
                 f"{path}: line {_line(table.index[row])}: {column} is "
-                f"{table[column].iloc[row]!r}, expected {expected}"
+                f"{_plain(table[column].iloc[row])!r}, expected {expected}"
             )
         out[column] = values.astype(np.int64) if column in _INDEX_COLUMNS else values
     out.attrs["path"] = str(path)
@@ -191,7 +208,7 @@ def _flat_sentences(
         else:
             why = f"article {a} sentence {s} has {n_words[flat[row]]} words"
         raise ValueError(
-            f"{_where(fixations, row)}: subject {fixations['subject'].iloc[row]!r} "
+            f"{_where(fixations, row)}: subject {_plain(fixations['subject'].iloc[row])!r} "
             f"article {a} sentence {s} word {w} is outside the stimuli ({why})"
         )
     return flat, n_words
@@ -204,7 +221,7 @@ def saccade_matrices(
     source: str,
     synthetic: bool,
 ) -> SaccadeSet:
-    """Group-mean saccade matrices ``num`` and ``dur`` of one reader group.
+    """Group-mean and per-reader saccade matrices ``num`` and ``dur`` of one reader group.
 
     Parameters
     ----------
@@ -230,16 +247,21 @@ def saccade_matrices(
         float64; ``num[i, j]`` = mean saccades from word ``i`` to word ``j`` per reader of
         that sentence, ``dur[i, j]`` = the same with each saccade weighted by the summed
         duration in ms of the fixation left and the fixation landed on.
-        ``readers_per_sentence[a][s]`` = distinct readers of the group with a fixation in
-        that sentence (a sentence nobody read holds zeros and 0, with a logged warning);
-        ``n_readers`` = distinct subjects of the group.
+        ``readers_per_sentence[a][s]`` = readers of the group who read that sentence (two
+        fixations or more there, see the module docstring; a sentence nobody read holds
+        zeros and 0, with a logged warning); ``n_readers`` = readers of the group;
+        ``reader_ids`` = their subject ids, sorted; ``reader_measures[m].matrices[a][s]``
+        = ``(readers_per_sentence[a][s], n, n)`` float64, each reader's own counts (sums,
+        not means), readers in ``reader_ids`` order, with their positions in
+        ``reader_measures[m].readers[a][s]``.
 
     Raises
     ------
     ValueError
-        If ``group`` is not in the data (the message lists the groups found), or a
-        fixation lies outside the stimuli (the message names the file and line, the
-        subject, article, sentence and word).
+        If ``group`` is not in the data (the message lists the groups found), a subject
+        also appears in another group, a reader of the group made no saccade in any
+        sentence, or a fixation lies outside the stimuli (the message names the file and
+        line, the subject, article, sentence and word).
     """
     found = sorted(pd.unique(fixations["group"].astype(str)))
     if group not in found:
@@ -247,10 +269,19 @@ def saccade_matrices(
             f"no reader group {group!r} in {fixations.attrs.get('path', 'the fixations')} "
             f"(groups found: {', '.join(found) or 'none'})"
         )
+    where = fixations.attrs.get("path", "fixations")
     flat_all, n_words = _flat_sentences(fixations, lengths)
     mine = (fixations["group"].astype(str) == group).to_numpy()
+    all_subjects = fixations["subject"].to_numpy()
+    elsewhere = np.isin(all_subjects[~mine], all_subjects[mine])
+    if elsewhere.any():
+        row = int(np.flatnonzero(~mine)[np.flatnonzero(elsewhere)[0]])
+        raise ValueError(
+            f"{_where(fixations, row)}: reader {all_subjects[row]} is in group {group} and in "
+            f"group {fixations['group'].iloc[row]}; a reader belongs to one group"
+        )
     flat = flat_all[mine]
-    subject, subjects = pd.factorize(fixations["subject"].to_numpy()[mine])
+    subject, subjects = pd.factorize(all_subjects[mine])
     word = fixations["word"].to_numpy(dtype=np.int64)[mine]
     duration = fixations["duration"].to_numpy(dtype=np.float64)[mine]
 
@@ -261,23 +292,49 @@ def saccade_matrices(
     same = (subject[1:] == subject[:-1]) & (flat[1:] == flat[:-1])
     from_word, to_word = word[:-1][same], word[1:][same]
     saccade_sentence = flat[:-1][same]
+    saccade_subject = subject[:-1][same]
     saccade_duration = (duration[:-1] + duration[1:])[same]
 
     # All matrices live in one flat vector: sentence k's block starts at first_cell[k]
     # and cell (i, j) sits at i * n + j inside it, so one bincount fills every sentence.
     cells = n_words**2
     first_cell = np.concatenate([[0], np.cumsum(cells)[:-1]])
-    index = first_cell[saccade_sentence] + from_word * n_words[saccade_sentence] + to_word
+    in_sentence = from_word * n_words[saccade_sentence] + to_word
+    index = first_cell[saccade_sentence] + in_sentence
     total = int(cells.sum())
     num = np.bincount(index, minlength=total).astype(np.float64)
     # astype: bincount of no saccades at all returns integers even with weights.
     dur = np.bincount(index, weights=saccade_duration, minlength=total).astype(np.float64)
 
-    reader_sentence = np.unique(subject * n_words.size + flat)
-    readers = np.bincount(reader_sentence % n_words.size, minlength=n_words.size)
+    # A reader read a sentence when they made a saccade in it (module docstring); readers
+    # are ranked by sorted id so that per-reader stacks follow reader_ids.
+    reader_ids = sorted(str(s) for s in subjects)
+    rank = np.argsort(np.argsort(np.asarray([str(s) for s in subjects]), kind="stable"))
+    n_sentences_total = n_words.size
+    read = np.unique(saccade_sentence * len(subjects) + rank[saccade_subject])
+    read_sentence, read_reader = read // len(subjects), read % len(subjects)
+    readers = np.bincount(read_sentence, minlength=n_sentences_total)
+    silent = np.setdiff1d(np.arange(len(subjects)), read_reader)
+    if silent.size:
+        raise ValueError(
+            f"{where}: group {group}: reader {reader_ids[int(silent[0])]} made no saccade in "
+            f"any sentence (fewer than 2 fixations in each); drop the reader or check the data"
+        )
     per_cell = np.repeat(readers, cells).astype(np.float64)
     np.divide(num, per_cell, out=num, where=per_cell > 0)
     np.divide(dur, per_cell, out=dur, where=per_cell > 0)
+
+    # Per-reader matrices in one flat vector too: the (sentence, reader) slots in sorted
+    # order (so each sentence's readers are contiguous, in reader_ids order), each slot a
+    # block of n * n cells.
+    slot_cells = cells[read_sentence]
+    slot_first = np.concatenate([[0], np.cumsum(slot_cells)[:-1]])
+    slot = np.searchsorted(read, saccade_sentence * len(subjects) + rank[saccade_subject])
+    slot_index = slot_first[slot] + in_sentence
+    slot_total = int(slot_cells.sum())
+    num_r = np.bincount(slot_index, minlength=slot_total).astype(np.float64)
+    dur_r = np.bincount(slot_index, weights=saccade_duration, minlength=slot_total)
+    dur_r = dur_r.astype(np.float64)
 
     unread = np.flatnonzero(readers == 0)
     n_sentences = [len(article) for article in lengths]
@@ -297,15 +354,20 @@ def saccade_matrices(
             more,
         )
 
+    def per_article(items: list) -> list[list]:
+        return [items[f : f + k] for f, k in zip(first_sentence, n_sentences, strict=True)]
+
     def ragged(flat_values: np.ndarray) -> list[list[np.ndarray]]:
         blocks = np.split(flat_values, np.cumsum(cells)[:-1])
-        matrices = [b.reshape(n, n) for b, n in zip(blocks, n_words, strict=True)]
-        return [matrices[f : f + k] for f, k in zip(first_sentence, n_sentences, strict=True)]
+        return per_article([b.reshape(n, n) for b, n in zip(blocks, n_words, strict=True)])
 
-    readers_list = readers.tolist()
-    readers_per_sentence = [
-        readers_list[f : f + k] for f, k in zip(first_sentence, n_sentences, strict=True)
-    ]
+    sentence_slots = np.cumsum(readers)[:-1]
+
+    def ragged_readers(flat_values: np.ndarray) -> list[list[np.ndarray]]:
+        blocks = np.split(flat_values, np.cumsum(readers * cells)[:-1])
+        return per_article([b.reshape(-1, n, n) for b, n in zip(blocks, n_words, strict=True)])
+
+    positions = per_article(np.split(read_reader.astype(np.int64), sentence_slots))
     log.info(
         "group %s: %d readers, %d saccades over %d sentences",
         group,
@@ -319,5 +381,10 @@ def saccade_matrices(
         source=source,
         synthetic=synthetic,
         measures={"num": ragged(num), "dur": ragged(dur)},
-        readers_per_sentence=readers_per_sentence,
+        readers_per_sentence=per_article(readers.tolist()),
+        reader_ids=reader_ids,
+        reader_measures={
+            "num": ReaderMatrices(ragged_readers(num_r), positions),
+            "dur": ReaderMatrices(ragged_readers(dur_r), positions),
+        },
     )
