@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -150,3 +153,15 @@ def test_save_figure_stamps_synthetic(tmp_path, synthetic, stamped):
     # the closed figure keeps its artists, so the stamp can still be read
     assert ("SYNTHETIC" in [t.get_text() for t in fig.texts]) is stamped
     assert (tmp_path / "t.png").stat().st_size > 0
+
+
+def test_study_a_figures_and_tables_import_no_torch():
+    # the analysis env has no torch: drawing a Study A figure or building its table must not
+    # import it (a fresh interpreter, since this test session has torch loaded already)
+    code = (
+        "import sys\n"
+        "import readalike.figures, readalike.study_a, readalike.replication, readalike.config\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
