@@ -70,6 +70,21 @@ def test_split_half_hand_worked():
     np.testing.assert_array_equal(chunked.samples, ceiling.samples)
 
 
+def test_split_half_complete_data_shortcut_equals_pairwise_path():
+    # complete data takes the reader-covariance shortcut; one extra pair that nobody has
+    # sends the same data through the per-pair path, where that pair drops out
+    rng = np.random.default_rng(4)
+    y = rng.random(50) + rng.normal(0, 0.4, (9, 50))
+    shortcut = nc.split_half_ceiling(y, n_splits=50, seed=2)
+    pairwise = nc.split_half_ceiling(np.column_stack([y, np.full(9, np.nan)]), 50, seed=2)
+    np.testing.assert_allclose(shortcut.samples, pairwise.samples, atol=1e-12)
+    # and the first split by hand: correlation of the two half-means with numpy
+    order = np.random.default_rng(2).permuted(np.tile(np.arange(9), (50, 1)), axis=1)[0]
+    half_a, half_b = y[order[:4]].mean(axis=0), y[order[4:]].mean(axis=0)
+    r = np.corrcoef(half_a, half_b)[0, 1]
+    assert shortcut.samples[0] == pytest.approx(2 * r / (1 + r), abs=1e-12)
+
+
 def _lstsq_r2(x, y):
     design = np.column_stack([np.ones(len(y)), x])
     beta = np.linalg.lstsq(design, y, rcond=None)[0]

@@ -257,15 +257,18 @@ def _permutation_counts(
     at_or_below = np.zeros(m, dtype=np.int64)
     rng = np.random.default_rng(seed)
     base = np.arange(n)
-    for start in range(0, n_permutations, chunk_size):
-        size = min(chunk_size, n_permutations - start)
-        order = rng.permuted(np.tile(base, (size, 1)), axis=1)  # (size, n) label permutations
-        in_a = np.zeros((size, n))
-        np.put_along_axis(in_a, order[:, :n_a], 1.0, axis=1)
-        perm_sum_a = in_a @ values
-        null = perm_sum_a / n_a - (total - perm_sum_a) / n_b
-        at_or_above += (null >= observed - gamma).sum(axis=0)
-        at_or_below += (null <= observed + gamma).sum(axis=0)
+    # (chunk, readers) x (readers, columns) is small: OpenBLAS threads only spin against
+    # each other (3-5x slower on a loaded 2-core machine), so one thread
+    with threadpool_limits(limits=1, user_api="blas"):
+        for start in range(0, n_permutations, chunk_size):
+            size = min(chunk_size, n_permutations - start)
+            order = rng.permuted(np.tile(base, (size, 1)), axis=1)  # (size, n) permutations
+            in_a = np.zeros((size, n))
+            np.put_along_axis(in_a, order[:, :n_a], 1.0, axis=1)
+            perm_sum_a = in_a @ values
+            null = perm_sum_a / n_a - (total - perm_sum_a) / n_b
+            at_or_above += (null >= observed - gamma).sum(axis=0)
+            at_or_below += (null <= observed + gamma).sum(axis=0)
     return observed, at_or_above, at_or_below
 
 
@@ -657,8 +660,8 @@ class SentenceBlocks:
 
     Attributes
     ----------
-    gram_tri : (B, S, Q) upper triangle (``numpy.triu_indices(K)``) of ``Z_s' Z_s``.
-    cross : (B, S, T, K) ``Z_s' y_s`` of every target.
+    gram_tri : (S, B, Q) upper triangle (``numpy.triu_indices(K)``) of ``Z_s' Z_s``.
+    cross : (S, B, T, K) ``Z_s' y_s`` of every target.
     yy, sy : (S, T) ``y_s' y_s`` and ``sum y_s``.
     n : (S,) pairs per sentence.
     dropped : (B, K) bool, directions dropped by the cut-off (identity put there when solving).
@@ -683,18 +686,19 @@ class SentenceBlocks:
         (D, B, T) float, ``1 - SSE / SST`` of each draw, layer and target; NaN where SST is 0.
         """
         counts = np.asarray(counts, dtype=np.float64)
-        n_blocks, _, n_tri = self.gram_tri.shape
+        n_sentences, n_blocks, _ = self.gram_tri.shape
         k = self.dropped.shape[1]
         n_draws = counts.shape[0]
-        gram_tri = np.matmul(counts, self.gram_tri)  # (B, D, Q): one GEMM per layer
+        # one GEMM for all layers of the block: (D, S) x (S, B * Q)
+        gram_tri = (counts @ self.gram_tri.reshape(n_sentences, -1)).reshape(n_draws, n_blocks, -1)
         # unpack the triangle with one gather (a scatter into both halves was 25x slower)
-        gram = np.take(gram_tri, _unpack_triangle(k), axis=-1).reshape(n_blocks, n_draws, k, k)
-        gram += np.eye(k) * self.dropped[:, None, :, None]  # dropped: coefficient 0
-        cross = np.matmul(counts, self.cross.reshape(n_blocks, self.cross.shape[1], -1))
-        cross = cross.reshape(n_blocks, n_draws, -1, k)  # (B, D, T, K)
+        gram = np.take(gram_tri, _unpack_triangle(k), axis=-1).reshape(n_draws, n_blocks, k, k)
+        gram += np.eye(k) * self.dropped[None, :, :, None]  # dropped: coefficient 0
+        cross = (counts @ self.cross.reshape(n_sentences, -1)).reshape(n_draws, n_blocks, -1, k)
         yy, sy, n = counts @ self.yy, counts @ self.sy, counts @ self.n
-        sst = yy - sy**2 / n[:, None]
-        rhs = np.swapaxes(cross, -1, -2)  # (B, D, K, T)
+        yy = yy[:, None, :]  # (D, 1, T)
+        sst = yy - sy[:, None, :] ** 2 / n[:, None, None]
+        rhs = np.swapaxes(cross, -1, -2)  # (D, B, K, T)
         with threadpool_limits(limits=1, user_api="blas"):  # tiny systems: see resemblance._pinv
             try:
                 beta = np.linalg.solve(gram, rhs)
@@ -704,13 +708,12 @@ class SentenceBlocks:
                 beta = np.matmul(_pinv(gram), rhs)
                 exact = False
         # at the solution of G b = c the fitted sum of squares b'G b equals b'c
-        explained = np.einsum("bdkt,bdkt->bdt", beta, rhs)
+        explained = np.einsum("dbkt,dbkt->dbt", beta, rhs)
         if not exact:  # a pseudo-inverse solution: the full form stays exact
-            explained = 2 * explained - np.einsum("bdkt,bdkl,bdlt->bdt", beta, gram, beta)
+            explained = 2 * explained - np.einsum("dbkt,dbkl,dblt->dbt", beta, gram, beta)
         sse = yy - explained
         with np.errstate(invalid="ignore", divide="ignore"):
-            r2 = 1.0 - sse / np.where(sst > 0, sst, np.nan)
-        return np.moveaxis(r2, 1, 0)
+            return 1.0 - sse / np.where(sst > 0, sst, np.nan)
 
 
 @cache
@@ -764,9 +767,10 @@ def sentence_blocks(x, y, sentence_of_pair, n_sentences: int) -> SentenceBlocks:
     gram = np.matmul(np.swapaxes(padded, 2, 3), padded)  # (B, S, K, K)
     upper = np.triu_indices(k)
     cross = np.matmul(np.swapaxes(y_padded, 0, 1)[None], padded)  # (B, S, T, K)
+    # sentences first: a draw is then one product of the counts with all layers at once
     return SentenceBlocks(
-        gram_tri=np.ascontiguousarray(gram[..., upper[0], upper[1]]),
-        cross=cross,
+        gram_tri=np.ascontiguousarray(np.swapaxes(gram[..., upper[0], upper[1]], 0, 1)),
+        cross=np.ascontiguousarray(np.swapaxes(cross, 0, 1)),
         yy=(y_padded**2).sum(axis=2).T,
         sy=y_padded.sum(axis=2).T,
         n=n.astype(np.float64),
@@ -848,7 +852,7 @@ def bootstrap_r2_interval(
     -------
     BootstrapInterval
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)  # float32 stays float32: each layer block is widened on its own
     if x.ndim == 2:
         x = x[None]
     y = np.asarray(y, dtype=np.float64)
@@ -874,12 +878,15 @@ def bootstrap_r2_interval(
     ones = np.ones((1, n_sentences))
     point = np.empty((n_layers, y.shape[0]))
     draws = np.empty((n_draws, n_layers, y.shape[0]))
-    for first in range(0, n_layers, layer_block):  # blocks of layers bound memory
-        layers = slice(first, min(n_layers, first + layer_block))
-        blocks = sentence_blocks(x[layers], y, sentence_of_pair, n_sentences)
-        point[layers] = blocks.r2(ones)[0]
-        for d in range(0, n_draws, draw_chunk):
-            draws[d : d + draw_chunk, layers] = blocks.r2(counts[d : d + draw_chunk])
+    # one BLAS thread: measured 2x faster than two on a loaded 2-core machine (OpenBLAS
+    # threads spin against each other) and no slower on an idle one
+    with threadpool_limits(limits=1, user_api="blas"):
+        for first in range(0, n_layers, layer_block):  # blocks of layers bound memory
+            layers = slice(first, min(n_layers, first + layer_block))
+            blocks = sentence_blocks(x[layers], y, sentence_of_pair, n_sentences)
+            point[layers] = blocks.r2(ones)[0]
+            for d in range(0, n_draws, draw_chunk):
+                draws[d : d + draw_chunk, layers] = blocks.r2(counts[d : d + draw_chunk])
     tail = 100 * (1 - confidence) / 2
     low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
     if single:

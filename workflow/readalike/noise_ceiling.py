@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 #: Fewest readers a ceiling needs (leave-one-out and split halves of at least one reader).
 MIN_READERS = 3
@@ -110,12 +111,17 @@ def _correlation(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> np.ndarray:
     Its square is the R^2 of OLS with intercept of ``a`` on ``b`` (one regressor). NaN for a
     row with fewer than 3 valid entries (2 points always fit exactly) or no variance.
     """
-    n = valid.sum(axis=-1, keepdims=True)
+    n = np.count_nonzero(valid, axis=-1)[..., None]
+    a = np.where(valid, a, 0.0)  # NaN or inf outside the valid entries must not leak
+    b = np.where(valid, b, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        # centre first (two passes) so sums of squares do not cancel catastrophically
-        ac = np.where(valid, a - np.where(valid, a, 0).sum(axis=-1, keepdims=True) / n, 0)
-        bc = np.where(valid, b - np.where(valid, b, 0).sum(axis=-1, keepdims=True) / n, 0)
-        r = (ac * bc).sum(axis=-1) / np.sqrt((ac**2).sum(axis=-1) * (bc**2).sum(axis=-1))
+        # centre first (two passes) so sums of squares do not cancel catastrophically;
+        # in place, because temporaries of (splits, pairs) cost more than the arithmetic
+        a -= a.sum(axis=-1, keepdims=True) / n
+        a *= valid
+        b -= b.sum(axis=-1, keepdims=True) / n
+        b *= valid
+        r = (a * b).sum(axis=-1) / np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
     return np.where(n[..., 0] >= 3, r, np.nan)
 
 
@@ -195,6 +201,55 @@ def inclusive_ceiling(y, n_boot: int = 1000, seed: int = 0, confidence: float = 
     return _reader_ceiling(y, True, n_boot, seed, confidence)
 
 
+def _split_rho(
+    y: np.ndarray, valid: np.ndarray, n_splits: int, seed: int, chunk_size: int
+) -> np.ndarray:
+    """Spearman-Brown corrected split-half correlation of each random split, (n_splits,)."""
+    n_readers = y.shape[0]
+    rng = np.random.default_rng(seed)
+    complete = bool(valid.all())
+    if complete:
+        # every reader has every pair: the half-means are fixed weightings of the readers,
+        # so their correlation over pairs follows from the readers' covariance matrix
+        # (R x R, once) and each split costs O(R^2) instead of O(pairs)
+        centred = y - y.mean(axis=1, keepdims=True)
+        covariance = centred @ centred.T
+    else:
+        # sums and reader counts per pair side by side: one product gives both for half a,
+        # and half b is the total minus half a
+        stacked = np.concatenate([np.where(valid, y, 0.0), valid.astype(np.float64)], axis=1)
+        total = stacked.sum(axis=0)
+        n_pairs = y.shape[1]
+    rho = np.empty(n_splits)
+    half = n_readers // 2
+    for start in range(0, n_splits, chunk_size):
+        size = min(chunk_size, n_splits - start)
+        order = rng.permuted(np.tile(np.arange(n_readers), (size, 1)), axis=1)
+        in_a = np.zeros((size, n_readers))
+        np.put_along_axis(in_a, order[:, :half], 1.0, axis=1)
+        if complete:
+            in_b = 1.0 - in_a
+            cov_a = in_a @ covariance
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = np.einsum("sr,sr->s", cov_a, in_b) / np.sqrt(
+                    np.einsum("sr,sr->s", cov_a, in_a)
+                    * np.einsum("sr,sr->s", in_b @ covariance, in_b)
+                )
+            if y.shape[1] < 3:
+                r[:] = np.nan
+        else:
+            part_a = in_a @ stacked
+            part_b = total - part_a
+            count_a, count_b = part_a[:, n_pairs:], part_b[:, n_pairs:]  # (size, P) readers
+            both = (count_a > 0.5) & (count_b > 0.5)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean_a, mean_b = part_a[:, :n_pairs] / count_a, part_b[:, :n_pairs] / count_b
+            r = _correlation(mean_a, mean_b, both)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho[start : start + size] = 2 * r / (1 + r)
+    return rho
+
+
 def split_half_ceiling(y, n_splits: int = 1000, seed: int = 0, chunk_size: int = 100) -> Ceiling:
     """Split-half reliability of the group mean, Spearman-Brown corrected (module docstring).
 
@@ -223,24 +278,10 @@ def split_half_ceiling(y, n_splits: int = 1000, seed: int = 0, chunk_size: int =
             np.full(0, np.nan),
             _join(note, _too_few(n_readers)),
         )
-    rng = np.random.default_rng(seed)
-    filled = np.where(valid, y, 0.0)
-    counts = valid.astype(np.float64)
-    rho = np.empty(n_splits)
-    half = n_readers // 2
-    for start in range(0, n_splits, chunk_size):
-        size = min(chunk_size, n_splits - start)
-        order = rng.permuted(np.tile(np.arange(n_readers), (size, 1)), axis=1)
-        in_a = np.zeros((size, n_readers))
-        np.put_along_axis(in_a, order[:, :half], 1.0, axis=1)
-        in_b = 1.0 - in_a
-        count_a, count_b = in_a @ counts, in_b @ counts  # (size, P) readers per half and pair
-        both = (count_a > 0) & (count_b > 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_a, mean_b = (in_a @ filled) / count_a, (in_b @ filled) / count_b
-        r = _correlation(mean_a, mean_b, both)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rho[start : start + size] = 2 * r / (1 + r)
+    # small products: OpenBLAS threads only spin against each other here (3-5x slower on a
+    # loaded 2-core machine), so the loop runs single-threaded
+    with threadpool_limits(limits=1, user_api="blas"):
+        rho = _split_rho(y, valid, n_splits, seed, chunk_size)
     finite = rho[np.isfinite(rho)]
     if finite.size == 0:
         return Ceiling(
