@@ -435,3 +435,80 @@ def test_bootstrap_several_targets_and_bad_input():
         inference.bootstrap_r2_interval(x, bad, sentence, article, n_draws=10)
     with pytest.raises(ValueError, match="disagree"):
         inference.bootstrap_r2_interval(x, y[:-1], sentence, article, n_draws=10)
+
+
+# --------------------------------------------------------------------------- long tables
+
+
+def _reader_rows(rng, models=("small", "big"), depth=(4, 8)):
+    import pandas as pd
+
+    rows = []
+    for model, n_layers in zip(models, depth, strict=True):
+        for group, n_readers, shift in (("L1", 5, 0.0), ("L2", 6, 0.1)):
+            for reader in range(n_readers):
+                for layer in range(n_layers):
+                    rows.append(
+                        {
+                            "model": model,
+                            "group": group,
+                            "measure": "num",
+                            "layer": layer,
+                            "reader": f"{group}-{reader}",
+                            "r2": 0.2 + shift + 0.05 * (model == "big") + rng.normal(0, 0.01),
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def test_resemblance_tests_table_from_reader_rows():
+    rng = np.random.default_rng(11)
+    readers = _reader_rows(rng)
+    table = inference.resemblance_tests_table(readers, n_permutations=500)
+    assert list(table.columns) == inference.TEST_COLUMNS
+    assert len(table) == 3 * (4 + 8)
+    big = table[(table["model"] == "big") & (table["test"] == "welch_t_one_sided")]
+    l2 = readers[(readers["model"] == "big") & (readers["group"] == "L2")]
+    l1 = readers[(readers["model"] == "big") & (readers["group"] == "L1")]
+    ref = inference.welch_one_sided(
+        l2.pivot(index="reader", columns="layer", values="r2").to_numpy(),
+        l1.pivot(index="reader", columns="layer", values="r2").to_numpy(),
+    )
+    np.testing.assert_allclose(big["p"], ref.p)
+    assert big["holds"].all() and (big["n_a"] == 6).all() and (big["n_b"] == 5).all()
+    twice = readers.copy()
+    twice.loc[twice["reader"] == "L1-0", "reader"] = "L2-0"
+    with pytest.raises(ValueError, match="reader L2-0 is in both groups L2 and L1"):
+        inference.resemblance_tests_table(twice, n_permutations=10)
+
+
+def test_model_comparison_table_from_reader_rows():
+    rng = np.random.default_rng(12)
+    readers = _reader_rows(rng)
+    readers = readers[readers["reader"] != "L1-4"].copy()  # one reader fewer in L1
+    table = inference.model_comparison_table(readers, [("small", "big")], {"small": 4, "big": 8})
+    assert list(table.columns) == inference.PAIRED_COLUMNS
+    assert len(table) == 2 * 2 * 4  # groups x tests x quarters
+    assert (table["model"] == "small").all() and (table["model_b"] == "big").all()
+    l1 = table[table["group"] == "L1"]
+    assert (l1["n"] == 4).all()
+    assert (table["mean_b"] > table["mean_a"]).all()
+    assert table.loc[table["test"] == "paired_t_two_sided", "holds"].all()
+    # every reader gains: the exact Wilcoxon p is its smallest, 2 / 2^n (n = 4 in L1, 6 in L2)
+    wilcoxon = table[table["test"] == "wilcoxon_signed_rank_two_sided"]
+    np.testing.assert_allclose(wilcoxon["p"], 2.0 / 2.0 ** wilcoxon["n"])
+
+
+def test_resemblance_ci_table():
+    rng = np.random.default_rng(13)
+    x, y, sentence, article = _synthetic(rng)
+    targets = np.stack([y, y + rng.normal(0, 0.5, y.size)])
+    result = inference.bootstrap_r2_interval(x, targets, sentence, article, n_draws=100)
+    table = inference.resemblance_ci_table(result, "m", [3, 7], [("L1", "num"), ("L2", "num")])
+    assert list(table.columns) == inference.CI_COLUMNS
+    assert list(table["layer"]) == [3, 3, 7, 7] and list(table["group"]) == ["L1", "L2"] * 2
+    assert table["r2"].iloc[2] == pytest.approx(result.r2[1, 0])
+    assert table["ci_high"].iloc[1] == pytest.approx(result.high[0, 1])
+    assert (table["n_draws"] == 100).all()
+    with pytest.raises(ValueError, match="3 targets named for 2"):
+        inference.resemblance_ci_table(result, "m", [3, 7], [("L1", "a")] * 3)

@@ -892,3 +892,179 @@ def bootstrap_r2_interval(
     if single:
         return BootstrapInterval(point[:, 0], low[:, 0], high[:, 0], draws[..., 0])
     return BootstrapInterval(point, low, high, draws)
+
+
+# --------------------------------------------------------------------------- long tables
+
+
+def _reader_matrix(rows: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Readers x layers of one model, group and measure (NaN where a layer is missing)."""
+    return rows.pivot(index="reader", columns="layer", values=value)
+
+
+def resemblance_tests_table(
+    readers: pd.DataFrame,
+    value: str = "r2",
+    group_a: str = "L2",
+    group_b: str = "L1",
+    n_permutations: int = 10_000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    min_readers: int = MIN_READERS,
+) -> pd.DataFrame:
+    """``resemblance_tests.tsv`` from ``reader_resemblance.tsv``: :func:`l2_vs_l1_tests` per
+    model and measure.
+
+    Parameters
+    ----------
+    readers : one row per model, group, measure, layer and reader, with columns ``model,
+        group, measure, layer, reader`` and ``value`` (the per-reader R^2).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TEST_COLUMNS`; Holm runs over the layers of one model and measure.
+        A model and measure where a group has no reader at all gets rows with NaN and a note.
+    """
+    frames = []
+    for (model, measure), rows in readers.groupby(["model", "measure"], sort=True):
+        in_a = set(rows.loc[rows["group"] == group_a, "reader"])
+        both = sorted(in_a & set(rows.loc[rows["group"] == group_b, "reader"]), key=str)
+        if both:
+            raise ValueError(
+                f"reader {both[0]} is in both groups {group_a} and {group_b} "
+                f"(model {model}, measure {measure})"
+            )
+        layers = np.sort(rows["layer"].unique())
+        samples = []
+        for group in (group_a, group_b):
+            matrix = _reader_matrix(rows[rows["group"] == group], value)
+            samples.append(matrix.reindex(columns=layers).to_numpy(dtype=np.float64))
+        frames.append(
+            l2_vs_l1_tests(
+                samples[0],
+                samples[1],
+                layers,
+                model=str(model),
+                measure=str(measure),
+                group_a=group_a,
+                group_b=group_b,
+                n_permutations=n_permutations,
+                seed=seed,
+                alpha=alpha,
+                min_readers=min_readers,
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=TEST_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def model_comparison_table(
+    readers: pd.DataFrame,
+    comparisons: Sequence[Sequence[str]],
+    n_layers: dict[str, int],
+    value: str = "r2",
+    alpha: float = 0.05,
+    min_readers: int = MIN_READERS,
+) -> pd.DataFrame:
+    """Paired model comparisons from ``reader_resemblance.tsv``: :func:`paired_model_tests`
+    for every pair ``(model, model_b)`` of ``comparisons``, measure and group.
+
+    Parameters
+    ----------
+    readers : as for :func:`resemblance_tests_table`.
+    comparisons : pairs of model names in config order (``mean_a`` is the first model's).
+    n_layers : each model's depth (the quarters are of the model's own depth).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PAIRED_COLUMNS`. Only readers that both models have are paired.
+    """
+    frames = []
+    for model, model_b in comparisons:
+        for (measure, group), rows in readers[readers["model"].isin([model, model_b])].groupby(
+            ["measure", "group"], sort=True
+        ):
+            a = _reader_matrix(rows[rows["model"] == model], value)
+            b = _reader_matrix(rows[rows["model"] == model_b], value)
+            shared = a.index.intersection(b.index)
+            if a.empty or b.empty:
+                continue  # a model without this measure: nothing to compare
+            frames.append(
+                paired_model_tests(
+                    a.loc[shared].to_numpy(dtype=np.float64),
+                    b.loc[shared].to_numpy(dtype=np.float64),
+                    a.columns.to_numpy(),
+                    b.columns.to_numpy(),
+                    n_layers[model],
+                    n_layers[model_b],
+                    model=model,
+                    model_b=model_b,
+                    measure=str(measure),
+                    group=str(group),
+                    alpha=alpha,
+                    min_readers=min_readers,
+                )
+            )
+    if not frames:
+        return pd.DataFrame(columns=PAIRED_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+CI_COLUMNS = [
+    "model",
+    "group",
+    "measure",
+    "layer",
+    "r2",
+    "ci_low",
+    "ci_high",
+    "confidence",
+    "n_draws",
+]
+
+
+def resemblance_ci_table(
+    result: BootstrapInterval,
+    model: str,
+    layers: Sequence[int],
+    targets: Sequence[tuple[str, str]],
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Rows of ``resemblance_ci.tsv`` from a :func:`bootstrap_r2_interval` result.
+
+    Parameters
+    ----------
+    result : its ``r2``, ``low``, ``high`` of shape (L, T) (or (L,) for one target).
+    layers : (L,) layer index of each row of ``result``.
+    targets : T pairs ``(group, measure)`` in the order of ``y``'s rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``L * T`` rows, columns :data:`CI_COLUMNS` (``r2`` is the point estimate on all
+        sentences, ``ci_low``/``ci_high`` the percentile interval).
+    """
+    r2, low, high = (
+        np.asarray(v).reshape(len(layers), -1) for v in (result.r2, result.low, result.high)
+    )
+    if r2.shape[1] != len(targets):
+        raise ValueError(f"{len(targets)} targets named for {r2.shape[1]} bootstrapped targets")
+    groups = np.array([g for g, _ in targets], dtype=object)
+    measures = np.array([m for _, m in targets], dtype=object)
+    return pd.DataFrame(
+        {
+            "model": model,
+            "group": np.tile(groups, len(layers)),
+            "measure": np.tile(measures, len(layers)),
+            "layer": np.repeat(np.asarray(layers, dtype=np.int64), len(targets)),
+            "r2": r2.ravel(),
+            "ci_low": low.ravel(),
+            "ci_high": high.ravel(),
+            "confidence": confidence,
+            "n_draws": result.draws.shape[0],
+        },
+        columns=CI_COLUMNS,
+    )
