@@ -230,6 +230,8 @@ def test_paired_tests_degenerate():
     assert np.isnan(same["wilcoxon_signed_rank_two_sided"].p[0])
     assert same["wilcoxon_signed_rank_two_sided"].note[0] == "every paired difference is 0"
     assert np.isnan(same["paired_t_two_sided"].p[0])
+    one = inference.paired_tests([[1.0], [np.nan]], [[0.0], [1.0]])
+    assert one["paired_t_two_sided"].note[0] == "1 readers with both values; at least 2 needed"
     with pytest.raises(ValueError, match="same readers"):
         inference.paired_tests([1.0, 2.0], [1.0, 2.0, 3.0])
 
