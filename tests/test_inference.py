@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -278,10 +279,6 @@ def test_l2_vs_l1_too_few_readers_is_nan_with_note():
 
 
 def test_quarters_and_paired_model_tests():
-    np.testing.assert_array_equal(
-        inference.depth_quarter(np.arange(8), 8), [0, 0, 1, 1, 2, 2, 3, 3]
-    )
-    np.testing.assert_array_equal(inference.depth_quarter([0, 4, 5, 9], 10), [0, 1, 2, 3])
     r2 = np.array([[1.0, 3.0, 5.0, np.nan], [2.0, 2.0, 2.0, 2.0]])
     # layers 0, 1 of 4 -> quarters 0, 1; layers 2, 3 -> quarters 2, 3
     np.testing.assert_allclose(
@@ -514,3 +511,53 @@ def test_resemblance_ci_table():
     assert (table["n_draws"] == 100).all()
     with pytest.raises(ValueError, match="3 targets named for 2"):
         inference.resemblance_ci_table(result, "m", [3, 7], [("L1", "a")] * 3)
+
+
+def test_shuffled_control_by_hand_and_against_scipy():
+    # 4 readers, 2 layers; layer 0: every reader beats its shuffle by 0.1, 0.2, 0.3, 0.2
+    rows = []
+    observed = np.array([[0.5, 0.1], [0.6, 0.2], [0.7, 0.1], [0.6, 0.3]])
+    shuffled = np.array([[0.4, 0.2], [0.4, 0.1], [0.4, 0.2], [0.4, 0.2]])
+    for r in range(4):
+        for layer in range(2):
+            rows.append(
+                {
+                    "model": "m",
+                    "measure": "num",
+                    "group": "L1",
+                    "layer": layer,
+                    "reader": f"r{r}",
+                    "r2": observed[r, layer],
+                    "r2_shuffled": shuffled[r, layer],
+                }
+            )
+    table = inference.shuffled_control_tests_table(pd.DataFrame(rows))
+    assert list(table.columns) == inference.TEST_COLUMNS
+    assert list(table["test"].unique()) == ["paired_t_one_sided_above_shuffled"]
+    # layer 0: d = 0.1, 0.2, 0.3, 0.2; mean 0.2, sd sqrt(0.02/3); t = 0.2 / (sd / 2)
+    t0 = 0.2 / (np.sqrt(0.02 / 3) / 2)
+    assert table["statistic"].iloc[0] == pytest.approx(t0)
+    for layer in range(2):
+        ref = stats.ttest_rel(observed[:, layer], shuffled[:, layer], alternative="greater")
+        assert table["p"].iloc[layer] == pytest.approx(ref.pvalue)
+    # Holm over the two layers of the group
+    np.testing.assert_allclose(table["p_corrected"], inference.holm(table["p"].to_numpy()))
+    assert bool(table["holds"].iloc[0]) and not bool(table["holds"].iloc[1])
+    assert table["group_b"].iloc[0] == "L1 shuffled within sentences"
+
+
+def test_shuffled_control_too_few_readers_is_nan_with_note():
+    rows = [
+        {
+            "model": "m",
+            "measure": "num",
+            "group": "L1",
+            "layer": 0,
+            "reader": r,
+            "r2": v,
+            "r2_shuffled": 0.0,
+        }
+        for r, v in (("a", 0.3), ("b", 0.5))
+    ]
+    table = inference.shuffled_control_tests_table(pd.DataFrame(rows))
+    assert np.isnan(table["p"].iloc[0]) and "needs at least 3" in table["note"].iloc[0]

@@ -258,3 +258,90 @@ def test_table_is_a_data_frame_of_plain_types(tmp_path):
     table = reader_resemblance_table(tmp_path / "a.h5", {"L1": tmp_path / "L1.h5"}, ["num"], "m")
     assert isinstance(table, pd.DataFrame)
     assert table["layer"].dtype.kind == "i" and table["n_pairs"].dtype.kind == "i"
+
+
+def test_shuffled_control_is_the_same_fit_on_values_permuted_within_sentences(tmp_path):
+    from readalike.resemblance import shuffle_within_sentences
+
+    _hand_files(tmp_path)
+    table = reader_resemblance_table(
+        tmp_path / "a.h5", {"L1": tmp_path / "L1.h5"}, ["num"], "m", shuffle_seed=3
+    )
+    index = pair_index(HAND_LENGTHS)
+    x = np.concatenate([_tril(m) for m in HAND_ATTENTION])[None, None]
+    y = np.stack([np.concatenate([_tril(m) for m in HAND_A]), np.r_[_tril(HAND_B), 0, 0, 0]])
+    order = shuffle_within_sentences(np.arange(index.n_pairs), index, np.random.default_rng(3))
+    # a permutation inside each sentence: pairs never leave their sentence
+    assert (index.sentence[order] == index.sentence).all()
+    expected, _, _ = reader_r2(x, y[:, order], np.array([[True, True], [True, False]]), index)
+    np.testing.assert_allclose(table["r2_shuffled"], expected[0], rtol=1e-12)
+
+
+def _simulated_files(tmp_path, n_readers=5):
+    from readalike.reading_model import PROFILES, simulate_fixations
+    from readalike.saccades import saccade_matrices
+
+    stimuli = [
+        [["A", "cat", "sat", "on", "the", "warm", "mat."], ["It", "slept", "there."]],
+        [["Readers", "skip", "short", "words", "and", "look", "back."], ["Then", "go", "on."]],
+    ]
+    lengths = [[len(s) for s in a] for a in stimuli]
+    rng = np.random.default_rng(4)
+    attention = [
+        [
+            (lambda m: (m / m.sum(-1, keepdims=True)).astype(np.float16))(
+                np.tril(rng.random((3, 2, n, n)) + 0.05)
+            )
+            for n in article
+        ]
+        for article in lengths
+    ]
+    write_attention(tmp_path / "a.h5", AttentionSet("m", "plain", attention, source="t"))
+    table = simulate_fixations(stimuli, "L1", PROFILES["native"], n_readers, 9, 0)
+    table = table[~((table["subject"] == "sim001") & (table["article"] == 1))]
+    write_saccades(tmp_path / "L1.h5", saccade_matrices(table, lengths, "L1", "s", True))
+    return lengths, {"L1": tmp_path / "L1.h5"}
+
+
+def test_noise_ceiling_table_stacks_readers_with_nan_for_unread_sentences(tmp_path):
+    from readalike import noise_ceiling
+    from readalike.formats import read_saccades
+    from readalike.study_a import reader_noise_ceiling_table
+
+    lengths, paths = _simulated_files(tmp_path)
+    table = reader_noise_ceiling_table(paths, ["num"], n_boot=200, n_splits=50, seed=1)
+    assert table["kind"].tolist() == [
+        "leave_one_reader_out",
+        "authors_inclusive",
+        "split_half_spearman_brown",
+    ]
+    # the same ceiling from a stack built here, reader by reader
+    saccades = read_saccades(paths["L1"])
+    index = pair_index(lengths)
+    per_reader = saccades.reader_measures["num"]
+    y = np.full((5, index.n_pairs), np.nan)
+    starts = np.r_[0, np.cumsum([n * (n + 1) // 2 for a in lengths for n in a])]
+    flat = [
+        (m, r)
+        for a, b in zip(per_reader.matrices, per_reader.readers, strict=True)
+        for m, r in zip(a, b, strict=True)
+    ]
+    for s, (stack, readers) in enumerate(flat):
+        y[readers, starts[s] : starts[s + 1]] = _tril(stack)
+    assert np.isnan(y[1, starts[2] :]).all()  # sim001 skipped article 1
+    expected = noise_ceiling.leave_one_out_ceiling(y, n_boot=200, seed=1)
+    assert table["value"].iloc[0] == pytest.approx(expected.value, rel=1e-12)
+    assert table["n_readers"].iloc[0] == 5
+
+
+def test_resemblance_interval_point_is_the_group_mean_r2(tmp_path):
+    from readalike.study_a import resemblance_interval_table, resemblance_table
+
+    _, paths = _simulated_files(tmp_path)
+    ci = resemblance_interval_table(tmp_path / "a.h5", paths, ["num"], "m", 200, 5, block_size=2)
+    plain = resemblance_table(tmp_path / "a.h5", paths, ["num"], "m", residual=False)
+    np.testing.assert_allclose(ci["r2"], plain["r2"], rtol=1e-10)
+    assert ci["layer"].tolist() == [0, 1, 2] and (ci["n_draws"] == 200).all()
+    assert (ci["ci_low"] <= ci["ci_high"]).all()
+    again = resemblance_interval_table(tmp_path / "a.h5", paths, ["num"], "m", 200, 5)
+    pd.testing.assert_frame_equal(ci, again)  # seeded; layer blocks share the draws

@@ -521,3 +521,30 @@ def test_real_fmri_counts_and_faults(real_fmri):
     above = _rows(checks, check="fmri_mass_above_diagonal")["value"]
     below = _rows(checks, check="fmri_mass_below_diagonal")["value"]
     assert (above > 0.5).all() and ((below > 0.15) & (below < 0.25)).all()
+
+
+def test_fmri_saccade_set_keeps_readers_and_averages_present_ones(tmp_path):
+    from readalike.formats import read_saccades, write_saccades
+
+    lengths = [[2, 3]]
+    a = np.array([[1.0, 0.0], [2.0, 0.0]])
+    b = np.array([[3.0, 0.0], [4.0, 0.0]])
+    c3 = np.arange(9.0).reshape(3, 3)
+    readers = {
+        "fmri_angular": {"L1-01": [[a, None]], "L1-02": [[b, c3]]},
+        "fmri_middle": {"L1-02": [[b, None]], "L1-05": [[None, c3]]},
+    }
+    saccades = fm.fmri_saccade_set(readers, lengths, "L1", "test")
+    assert saccades.reader_ids == ["L1-01", "L1-02", "L1-05"] and saccades.n_readers == 3
+    # the mean over the readers present: (a + b) / 2 in sentence 0; c3 alone in sentence 1
+    np.testing.assert_array_equal(saccades.measures["fmri_angular"][0][0], (a + b) / 2)
+    np.testing.assert_array_equal(saccades.measures["fmri_angular"][0][1], c3)
+    # nobody in fmri_middle sentence 0 but L1-02; readers present in any region per sentence
+    assert saccades.readers_per_sentence == [[2, 2]]
+    target = tmp_path / "L1_fmri.h5"
+    write_saccades(target, saccades)
+    back = read_saccades(target)
+    middle = back.reader_measures["fmri_middle"]
+    assert middle.readers[0][0].tolist() == [1] and middle.readers[0][1].tolist() == [2]
+    np.testing.assert_array_equal(middle.matrices[0][1][0], c3)
+    assert middle.present(3).tolist() == [[False, False], [True, False], [False, True]]

@@ -66,6 +66,7 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from .depth import N_QUARTERS, depth_quarter
 from .resemblance import _pinv
 
 logger = logging.getLogger(__name__)
@@ -540,14 +541,6 @@ def l2_vs_l1_tests(
     return pd.concat(frames, ignore_index=True)[TEST_COLUMNS]
 
 
-def depth_quarter(layers, n_layers: int) -> np.ndarray:
-    """``floor(4 * layer / n_layers)``: 0..3, the quarter of a model's own depth."""
-    layers = np.asarray(layers, dtype=np.int64)
-    if n_layers < 1 or np.any((layers < 0) | (layers >= n_layers)):
-        raise ValueError(f"layers must lie in 0..{int(n_layers) - 1}")
-    return (4 * layers) // n_layers
-
-
 def quarter_means(r2, layers, n_layers: int) -> np.ndarray:
     """Per-reader mean R^2 over the layers of each depth quarter.
 
@@ -561,8 +554,8 @@ def quarter_means(r2, layers, n_layers: int) -> np.ndarray:
     (n_readers, 4) float, NaN for a quarter with no value (no layer present).
     """
     r2 = _columns(r2, "r2")
-    quarter = depth_quarter(layers, n_layers)
-    member = (quarter[:, None] == np.arange(4)[None, :]).astype(np.float64)  # (layers, 4)
+    quarter = depth_quarter(layers, n_layers, N_QUARTERS)
+    member = (quarter[:, None] == np.arange(N_QUARTERS)[None, :]).astype(np.float64)  # (layers, 4)
     valid = ~np.isnan(r2)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (np.where(valid, r2, 0.0) @ member) / (valid @ member)
@@ -1086,3 +1079,67 @@ def resemblance_ci_table(
         },
         columns=CI_COLUMNS,
     )
+
+
+def shuffled_control_tests_table(
+    readers: pd.DataFrame, alpha: float = 0.05, min_readers: int = MIN_READERS
+) -> pd.DataFrame:
+    """Does each reader's R^2 beat its own within-sentence shuffle? Rows of the tests table.
+
+    Per model, measure, group and layer: a one-sided paired t-test across the readers of
+    ``r2 > r2_shuffled`` (``reader_resemblance.tsv``; the shuffle permutes a reader's values
+    within each sentence, so it keeps everything but the word-pair alignment with the
+    attention), Holm over the layers of one model, measure and group. ``group_a`` is the
+    group, ``group_b`` the same group shuffled, so the rows share :data:`TEST_COLUMNS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TEST_COLUMNS`, ``test`` = ``paired_t_one_sided_above_shuffled``.
+    """
+    frames = []
+    for (model, measure, group), rows in readers.groupby(["model", "measure", "group"], sort=True):
+        observed = _reader_matrix(rows, "r2")
+        shuffled = _reader_matrix(rows, "r2_shuffled").reindex_like(observed)
+        layers = observed.columns.to_numpy(dtype=np.int64)
+        paired = paired_tests(observed.to_numpy(np.float64), shuffled.to_numpy(np.float64))
+        result = paired["paired_t_two_sided"]
+        # one-sided from the same t: H1 is r2 > r2_shuffled
+        with np.errstate(invalid="ignore"):
+            p = stats.t.sf(result.statistic, np.maximum(result.n_a - 1, 1))
+        result = TestResult(
+            result.statistic,
+            np.where(np.isnan(result.statistic), np.nan, p),
+            result.n_a,
+            result.n_b,
+            result.mean_a,
+            result.mean_b,
+            result.note,
+        )
+        result = _enforce_min_readers(result, min_readers, (str(group), f"{group} shuffled"))
+        p_corrected = holm(result.p)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "measure": measure,
+                    "layer": layers,
+                    "test": "paired_t_one_sided_above_shuffled",
+                    "group_a": group,
+                    "group_b": f"{group} shuffled within sentences",
+                    "n_a": result.n_a.astype(np.int64),
+                    "n_b": result.n_b.astype(np.int64),
+                    "mean_a": result.mean_a,
+                    "mean_b": result.mean_b,
+                    "statistic": result.statistic,
+                    "p": result.p,
+                    "correction": "holm",
+                    "p_corrected": p_corrected,
+                    "holds": np.nan_to_num(p_corrected, nan=1.0) < alpha,
+                    "note": result.note.astype(str),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=TEST_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[TEST_COLUMNS]

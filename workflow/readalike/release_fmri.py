@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .formats import ReaderMatrices, SaccadeSet
 from .release import (
     CHECK_COLUMNS,
     HUMAN_DIR,
@@ -94,7 +95,7 @@ FMRI_CHECK_COLUMNS = [*CHECK_COLUMNS, "group", "region", "reader"]
 EXCLUDE_KEYS = ("group", "reader", "region", "why")
 
 #: per reader id: per article, per sentence, ``(n, n)`` float64 or None (no matrix)
-ReaderMatrices = dict[str, list[list[np.ndarray | None]]]
+ReaderRagged = dict[str, list[list[np.ndarray | None]]]
 
 
 def fmri_relpath(group_suffix: str, region: str, group_dir: str | None = None) -> str:
@@ -503,7 +504,7 @@ def load_release_fmri(
     lengths: Mapping[str, list[list[int]]] | None = None,
     regions: Sequence[str] = FMRI_REGIONS,
     exclude_readers: Iterable[Mapping[str, Any]] | None = None,
-) -> tuple[dict[str, dict[str, ReaderMatrices]], pd.DataFrame]:
+) -> tuple[dict[str, dict[str, ReaderRagged]], pd.DataFrame]:
     """Read the released fMRI activations of every group and region into per-reader matrices.
 
     Parameters
@@ -570,7 +571,7 @@ def load_release_fmri(
         exclude_readers, {key: len(obj) for key, (obj, _) in loaded.items()}
     )
 
-    readers: dict[str, dict[str, ReaderMatrices]] = {group: {} for group in groups}
+    readers: dict[str, dict[str, ReaderRagged]] = {group: {} for group in groups}
     rows: list[dict] = []
     for (group, region), (obj, path) in loaded.items():
         excluded = {
@@ -593,3 +594,67 @@ def fmri_checks_table(rows: Iterable[dict]) -> pd.DataFrame:
     table = pd.DataFrame(list(rows), columns=FMRI_CHECK_COLUMNS)
     table["layer"] = table["layer"].astype(object)
     return table
+
+
+def fmri_saccade_set(
+    readers: Mapping[str, Mapping[str, list[list[np.ndarray | None]]]],
+    lengths: list[list[int]],
+    group: str,
+    source: str,
+) -> SaccadeSet:
+    """One group's fMRI measures as a :class:`~readalike.formats.SaccadeSet` with readers.
+
+    Parameters
+    ----------
+    readers
+        ``readers[measure][reader_id][a][s]``: ``(n, n)`` float64 or None, as one group of
+        :func:`load_release_fmri` returns it.
+    lengths
+        Words per sentence (the human group-mean matrices').
+    group, source
+        Stored as the file's attributes.
+
+    Returns
+    -------
+    SaccadeSet
+        ``reader_ids``: every reader kept in at least one region, sorted; per measure, the
+        matrices of the readers kept in that region, and as the group mean the mean over
+        the readers present in the sentence (a zero matrix where none is: the analyses read
+        the per-reader matrices, the mean only completes the format).
+        ``readers_per_sentence`` counts the readers present in any region.
+    """
+    ids = sorted({r for per_measure in readers.values() for r in per_measure})
+    position = {r: i for i, r in enumerate(ids)}
+    means: dict[str, list[list[np.ndarray]]] = {}
+    per_reader: dict[str, ReaderMatrices] = {}
+    any_present = [[np.zeros(len(ids), dtype=bool) for _ in article] for article in lengths]
+    for measure, by_reader in readers.items():
+        mats: list[list[np.ndarray]] = []
+        idx: list[list[np.ndarray]] = []
+        mean: list[list[np.ndarray]] = []
+        for a, article in enumerate(lengths):
+            mats.append([])
+            idx.append([])
+            mean.append([])
+            for s, n in enumerate(article):
+                here = [r for r in ids if r in by_reader and by_reader[r][a][s] is not None]
+                stack = (
+                    np.stack([by_reader[r][a][s] for r in here]) if here else np.zeros((0, n, n))
+                )
+                positions = np.array([position[r] for r in here], dtype=np.int64)
+                any_present[a][s][positions] = True
+                mats[a].append(stack)
+                idx[a].append(positions)
+                mean[a].append(stack.mean(axis=0) if here else np.zeros((n, n)))
+        per_reader[measure] = ReaderMatrices(mats, idx)
+        means[measure] = mean
+    return SaccadeSet(
+        group=group,
+        n_readers=len(ids),
+        source=source,
+        synthetic=False,
+        measures=means,
+        readers_per_sentence=[[int(m.sum()) for m in article] for article in any_present],
+        reader_ids=ids,
+        reader_measures=per_reader,
+    )

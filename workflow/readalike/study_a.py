@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import divergence, formats, resemblance, trivial
+from . import divergence, formats, inference, noise_ceiling, resemblance, trivial
 from .pairs import (
     PairIndex,
     layer_blocks,
@@ -458,6 +458,7 @@ READER_RESEMBLANCE_COLUMNS = (
     "n_pairs",
     "r2",
     "r2_heldout",
+    "r2_shuffled",
 )
 
 
@@ -526,6 +527,7 @@ def reader_resemblance_table(
     measures: Sequence[str],
     model: str,
     block_size: int = 8,
+    shuffle_seed: int = 0,
 ) -> pd.DataFrame:
     """Per layer, group, measure and reader: R^2 of the layer's heads -> the reader's matrix.
 
@@ -538,18 +540,31 @@ def reader_resemblance_table(
     Returns
     -------
     DataFrame with columns :data:`READER_RESEMBLANCE_COLUMNS`, sorted by group, measure,
-    layer and reader; a group's number of readers is its number of distinct ``reader``s (a
+    layer and reader; ``r2_shuffled`` is the in-sample R^2 of the same fit after the reader's
+    values were permuted within each sentence (seeded by ``shuffle_seed``): the chance level
+    that ``r2`` must beat; a group's number of readers is its number of distinct ``reader``s (a
     group with fewer than 3 readers is kept, with a logged warning).
     """
     attention, pairs, index = load_attention_pairs(attention_path)
     keys, targets, present = load_reader_pairs(human_paths, measures, index, attention_path)
+    n_targets = len(keys)
+    # The control: each reader's values permuted within every sentence (one seeded permutation
+    # shared by all readers), fitted as extra targets of the same solve. It keeps a reader's
+    # distribution and sentences and breaks only the word-pair alignment with the attention.
+    order = resemblance.shuffle_within_sentences(
+        np.arange(index.n_pairs), index, np.random.default_rng(shuffle_seed)
+    )
+    targets = np.concatenate([targets, targets[:, order]])
+    present = np.concatenate([present, present])
     r2, r2_out, n_pairs = [], [], None
     for block in layer_blocks(attention.n_layers, block_size):
         block_r2, block_out, n_pairs = resemblance.reader_r2(pairs[block], targets, present, index)
         r2.append(block_r2)
         r2_out.append(block_out)
-    r2, r2_out = np.concatenate(r2), np.concatenate(r2_out)  # (L, N)
-    n_layers, n_targets = r2.shape
+    r2, r2_out = np.concatenate(r2), np.concatenate(r2_out)  # (L, 2N)
+    r2, r2_shuffled, r2_out = r2[:, :n_targets], r2[:, n_targets:], r2_out[:, :n_targets]
+    n_pairs = n_pairs[:n_targets]
+    n_layers = r2.shape[0]
     group, measure, reader = (np.array(column, dtype=object) for column in zip(*keys, strict=True))
     table = pd.DataFrame(
         {
@@ -561,7 +576,83 @@ def reader_resemblance_table(
             "n_pairs": np.tile(n_pairs, n_layers),
             "r2": r2.reshape(-1),
             "r2_heldout": r2_out.reshape(-1),
+            "r2_shuffled": r2_shuffled.reshape(-1),
         }
     )
-    order = ["group", "measure", "layer", "reader"]
-    return table.sort_values(order, kind="stable").reset_index(drop=True)
+    columns = ["group", "measure", "layer", "reader"]
+    return table.sort_values(columns, kind="stable").reset_index(drop=True)
+
+
+def reader_noise_ceiling_table(
+    human_paths: Mapping[str, PathLike],
+    measures: Sequence[str],
+    n_boot: int,
+    n_splits: int,
+    seed: int,
+) -> pd.DataFrame:
+    """``noise_ceiling.tsv``: the ceilings of :mod:`readalike.noise_ceiling` per group and measure.
+
+    Every reader's matrices are stacked over the pairs ``j <= i`` of the corpus, NaN where
+    the reader did not read the sentence.
+
+    Returns
+    -------
+    DataFrame with columns :data:`readalike.noise_ceiling.CEILING_COLUMNS`, three rows per
+    group and measure.
+    """
+    first = next(iter(human_paths.values()))
+    index = pair_index(formats.read_saccades(first, measures[:1]).lengths())
+    keys, targets, present = load_reader_pairs(human_paths, measures, index, first)
+    y = np.where(present[:, index.sentence], targets, np.nan)
+    group_measure = [(g, m) for g, m, _ in keys]
+    rows = []
+    for key in dict.fromkeys(group_measure):
+        mine = np.array([k == key for k in group_measure])
+        rows.append(
+            noise_ceiling.noise_ceiling_table(
+                y[mine], *key, n_boot=n_boot, n_splits=n_splits, seed=seed
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def resemblance_interval_table(
+    attention_path: PathLike,
+    human_paths: Mapping[str, PathLike],
+    measures: Sequence[str],
+    model: str,
+    n_draws: int,
+    seed: int,
+    confidence: float = 0.95,
+    block_size: int = 8,
+) -> pd.DataFrame:
+    """``resemblance_ci.tsv``: the group-mean R^2 of every layer with a bootstrap interval.
+
+    Sentences are resampled with replacement within each article
+    (:func:`readalike.inference.bootstrap_r2_interval`); the same seeded draws serve every
+    block of layers, group and measure, so intervals of different layers are comparable.
+
+    Returns
+    -------
+    DataFrame with columns :data:`readalike.inference.CI_COLUMNS`.
+    """
+    attention, pairs, index = load_attention_pairs(attention_path)
+    humans, _ = load_human_pairs(human_paths, measures, index, attention_path)
+    targets = list(humans)
+    y = np.stack([humans[t] for t in targets])
+    article_of_sentence = np.array(
+        [a for a, article in enumerate(index.lengths) for _ in article], dtype=np.int64
+    )
+    rows = []
+    for block in layer_blocks(attention.n_layers, block_size):
+        x = np.swapaxes(pairs[block], 1, 2)  # (B, P, H): regressors last
+        result = inference.bootstrap_r2_interval(
+            x, y, index.sentence, article_of_sentence, n_draws, seed, confidence
+        )
+        rows.append(
+            inference.resemblance_ci_table(
+                result, model, np.arange(block.start, block.stop), targets, confidence
+            )
+        )
+    table = pd.concat(rows, ignore_index=True)
+    return table.sort_values(["group", "measure", "layer"], kind="stable").reset_index(drop=True)
