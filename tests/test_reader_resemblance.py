@@ -345,3 +345,59 @@ def test_resemblance_interval_point_is_the_group_mean_r2(tmp_path):
     assert (ci["ci_low"] <= ci["ci_high"]).all()
     again = resemblance_interval_table(tmp_path / "a.h5", paths, ["num"], "m", 200, 5)
     pd.testing.assert_frame_equal(ci, again)  # seeded; layer blocks share the draws
+
+
+STATISTICS = {"n_permutations": 999, "seed": 0, "alpha": 0.05, "min_readers": 3}
+
+
+def _reader_rows(model="m", n_layers=2, shift=None):
+    rng = np.random.default_rng(0)
+    shift = shift or {"L1": 0.0, "L2": 0.3, "L3": 0.0}
+    rows = []
+    for group, offset in shift.items():
+        for r in range(4):
+            for layer in range(n_layers):
+                rows.append(
+                    {
+                        "model": model,
+                        "group": group,
+                        "measure": "num",
+                        "layer": layer,
+                        "reader": f"{group}-{r}",
+                        "r2": 0.2 + offset + 0.01 * rng.random(),
+                        "r2_shuffled": 0.01 * rng.random(),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_reader_tests_table_tests_each_group_against_the_reference_and_chance():
+    from readalike.study_a import reader_tests_table
+
+    table = reader_tests_table(_reader_rows(), ["L1", "L2", "L3"], STATISTICS)
+    against = table[table["test"] != "paired_t_one_sided_above_shuffled"]
+    assert sorted(set(zip(against["group_a"], against["group_b"], strict=True))) == [
+        ("L2", "L1"),
+        ("L3", "L1"),
+    ]
+    welch = against[against["test"] == "welch_t_one_sided"].set_index("group_a")
+    assert welch.loc["L2", "holds"].all() and not welch.loc["L3", "holds"].any()
+    chance = table[table["test"] == "paired_t_one_sided_above_shuffled"]
+    assert len(chance) == 3 * 2 and chance["holds"].all()  # 3 groups x 2 layers
+
+
+def test_model_comparisons_table_names_the_comparison_and_uses_each_depth(tmp_path):
+    from readalike.study_a import model_comparisons_table
+
+    paths = {}
+    for name, depth in (("small", 2), ("large", 4)):
+        sentences = [[np.tril(np.ones((depth, 1, 3, 3), np.float16)) / np.arange(1, 4)[:, None]]]
+        write_attention(tmp_path / f"{name}.h5", AttentionSet(name, "plain", sentences))
+        paths[name] = tmp_path / f"{name}.h5"
+    readers = pd.concat(
+        [_reader_rows("small", 2, {"L1": 0.0}), _reader_rows("large", 4, {"L1": 0.1})]
+    )
+    table = model_comparisons_table(readers, [("scaling", "small", "large")], paths, STATISTICS)
+    assert table.columns[0] == "comparison" and set(table["comparison"]) == {"scaling"}
+    # the small model's 2 layers fall in quarters 0 and 2, the large one's 4 in 0..3
+    assert sorted(table["depth_quarter"].unique()) == [0, 2]

@@ -223,3 +223,8 @@ def write_text(text: str, target: str | os.PathLike) -> None:
     """Write a UTF-8 text file atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def read_tsv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a table written by :func:`write_tsv` (reader ids stay strings: ``007`` is not 7)."""
+    return pd.read_csv(path, sep="\t", dtype={"reader": str})

@@ -656,3 +656,69 @@ def resemblance_interval_table(
         )
     table = pd.concat(rows, ignore_index=True)
     return table.sort_values(["group", "measure", "layer"], kind="stable").reset_index(drop=True)
+
+
+def reader_tests_table(
+    readers: pd.DataFrame, groups: Sequence[str], statistics: Mapping[str, float]
+) -> pd.DataFrame:
+    """``resemblance_tests.tsv``: tests across readers of ``reader_resemblance.tsv``.
+
+    Every group after the first (the reference, L1 in the papers' configs) against the
+    reference, per model, measure and layer (:func:`readalike.inference.resemblance_tests_table`:
+    Welch and permutation tests with Holm, the authors' Student's t with Bonferroni), and
+    every group against its own within-sentence shuffle
+    (:func:`readalike.inference.shuffled_control_tests_table`).
+
+    Parameters
+    ----------
+    statistics : the config's ``analysis.statistics``: ``n_permutations``, ``seed``,
+        ``alpha``, ``min_readers``.
+    """
+    reference, *others = groups
+    frames = [
+        inference.resemblance_tests_table(
+            readers[readers["group"].isin([group, reference])],
+            group_a=group,
+            group_b=reference,
+            n_permutations=int(statistics["n_permutations"]),
+            seed=int(statistics["seed"]),
+            alpha=float(statistics["alpha"]),
+            min_readers=int(statistics["min_readers"]),
+        )
+        for group in others
+    ]
+    frames.append(
+        inference.shuffled_control_tests_table(
+            readers, float(statistics["alpha"]), int(statistics["min_readers"])
+        )
+    )
+    return pd.concat(frames, ignore_index=True)
+
+
+def model_comparisons_table(
+    readers: pd.DataFrame,
+    comparisons: Sequence[tuple[str, str, str]],
+    attention_paths: Mapping[str, PathLike],
+    statistics: Mapping[str, float],
+) -> pd.DataFrame:
+    """``model_comparisons.tsv``: paired tests across readers for each compared pair.
+
+    Parameters
+    ----------
+    comparisons : ``(kind, model_a, model_b)`` of the config's ``comparisons`` (scaling,
+        tuning); ``kind`` becomes the first column.
+    attention_paths : each model's plain attention file, for its depth (quarters are of a
+        model's own depth).
+    """
+    n_layers = {m: formats.attention_shape(p)[0] for m, p in attention_paths.items()}
+    frames = []
+    for kind, model_a, model_b in comparisons:
+        table = inference.model_comparison_table(
+            readers,
+            [(model_a, model_b)],
+            n_layers,
+            alpha=float(statistics["alpha"]),
+            min_readers=int(statistics["min_readers"]),
+        )
+        frames.append(table.assign(comparison=kind)[["comparison", *table.columns]])
+    return pd.concat(frames, ignore_index=True)
