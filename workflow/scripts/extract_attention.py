@@ -1,11 +1,16 @@
 """Word-level attention of one model under every prompt condition (one model load)."""
 
+import logging
+import os
+
 from readalike.extraction import extract_conditions
 from readalike.formats import write_attention
 from readalike.joblog import send_to_log
 from readalike.stimuli import read_stimuli
 
 send_to_log(snakemake.log[0])
+# the GPUs the scheduler gave this job (.ci/slurm_check.sh checks that there are some)
+logging.info("CUDA_VISIBLE_DEVICES=%s", os.environ.get("CUDA_VISIBLE_DEVICES", "(unset)"))
 model = snakemake.params.model
 attention_sets = extract_conditions(
     model["location"],
