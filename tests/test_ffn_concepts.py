@@ -305,7 +305,7 @@ def test_subspace_similarity_batched_over_layers():
 def test_ffn_components_reads_down_proj_per_layer():
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from readalike.vocabulary import modules_of
+    from readalike.architectures import model_weights
 
     torch.manual_seed(0)
     config = LlamaConfig(
@@ -317,8 +317,7 @@ def test_ffn_components_reads_down_proj_per_layer():
         max_position_embeddings=16,
     )
     model = LlamaForCausalLM(config)
-    modules = modules_of(model, "tiny")
-    components, evr = ffn_components(modules, R=3, seed=0, layers=[1])
+    components, evr = ffn_components(model_weights(model, "tiny"), R=3, seed=0, layers=[1])
     expected, expected_evr = principal_components(
         model.model.layers[1].mlp.down_proj.weight.detach().T, R=3, seed=0
     )

@@ -28,7 +28,7 @@ from readalike.verb_relations import (
     verb_lists,
     verb_relation_fractions,
 )
-from readalike.vocabulary import modules_of
+from readalike.architectures import model_weights
 
 #: tiny models run faster on one torch thread (see conftest._torch_threads)
 TORCH_THREADS = 1
@@ -232,9 +232,9 @@ def test_head_word_pairs_blocks_do_not_change_result():
 
 
 def test_model_word_pairs_runs_per_layer(tiny_gqa_llama):
-    modules = modules_of(tiny_gqa_llama, "tiny")
-    E = modules.input_embeddings[:30]
-    table = model_word_pairs(modules, E, n_frequent=10, k=8, min_dims=1, layers=[1])
+    weights = model_weights(tiny_gqa_llama, "tiny")
+    E = weights.input_embeddings()[:30]
+    table = model_word_pairs(weights, E, n_frequent=10, k=8, min_dims=1, layers=[1])
     assert list(table.columns) == ["layer", "head", "word_a", "word_b", "n_dims"]
     assert (table["layer"] == 1).all()
     assert table["head"].between(0, 3).all()

@@ -287,17 +287,17 @@ def test_ffn_concepts_run_and_components(tiny_model, zoo_texts, tmp_path):
         sb.ffn_concepts_run(model_dir, words, model_name="tiny", n_components=99, n_top_words=10)
 
 
-def test_ffn_concepts_run_names_unknown_architecture(tmp_path):
+def test_ffn_concepts_run_names_refused_architecture(tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+    from transformers import BloomConfig, BloomForCausalLM, PreTrainedTokenizerFast
 
-    config = GPT2Config(n_embd=16, n_layer=1, n_head=2, vocab_size=8, n_positions=16)
-    GPT2LMHeadModel(config).save_pretrained(tmp_path)
+    config = BloomConfig(hidden_size=16, n_layer=1, n_head=2, vocab_size=8)
+    BloomForCausalLM(config).save_pretrained(tmp_path)
     backend = Tokenizer(models.WordLevel({f"w{i}": i for i in range(8)}, unk_token="w0"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="w0").save_pretrained(tmp_path)
-    with pytest.raises(ValueError, match="'gpt'.*model.layers"):
-        sb.ffn_concepts_run(tmp_path, ["w1"], model_name="gpt", n_components=2, n_top_words=1)
+    with pytest.raises(ValueError, match="'bloomy'.*'bloom' is refused"):
+        sb.ffn_concepts_run(tmp_path, ["w1"], model_name="bloomy", n_components=2, n_top_words=1)
 
 
 # --------------------------------------------------------------------------- head pairs

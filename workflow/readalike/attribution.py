@@ -131,11 +131,18 @@ def encode_prompt(tokenizer, prompt: str) -> list[int]:
     return ids
 
 
-def _bos_id(model, bos_token_id: int | None) -> int:
+#: ``bos_token_id=NO_BOS``: prepend nothing (a model trained without BOS, see readalike.bos).
+NO_BOS = -1
+
+
+def _bos_id(model, bos_token_id: int | None) -> list[int]:
+    """``[BOS]`` to prepend, or ``[]`` for :data:`NO_BOS`."""
+    if bos_token_id == NO_BOS:
+        return []
     bos = model.config.bos_token_id if bos_token_id is None else bos_token_id
     if bos is None:
         raise ValueError("the model config has no bos_token_id; pass bos_token_id explicitly")
-    return int(bos)
+    return [int(bos)]
 
 
 def _eos_ids(model, tokenizer) -> set[int]:
@@ -171,7 +178,7 @@ def generate_response(
     prompt_id
         Names the prompt in errors.
     bos_token_id
-        Overrides ``model.config.bos_token_id``.
+        Overrides ``model.config.bos_token_id``; :data:`NO_BOS` prepends nothing.
 
     Returns
     -------
@@ -186,7 +193,7 @@ def generate_response(
     """
     prompt_ids = encode_prompt(tokenizer, prompt)
     device = model.get_input_embeddings().weight.device
-    input_ids = torch.tensor([[_bos_id(model, bos_token_id), *prompt_ids]], device=device)
+    input_ids = torch.tensor([[*_bos_id(model, bos_token_id), *prompt_ids]], device=device)
     eos = _eos_ids(model, tokenizer)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos), 0)
     model.eval()
@@ -264,7 +271,7 @@ def _response_probabilities(
             "a causal LM"
         )
     device = embedding.weight.device
-    ids = torch.tensor([[_bos_id(model, bos_token_id), *prompt_ids, *response_ids]], device=device)
+    ids = torch.tensor([[*_bos_id(model, bos_token_id), *prompt_ids, *response_ids]], device=device)
     embeds = embedding(ids).detach().requires_grad_(True)
     n_resp = len(response_ids)
     captured: list[torch.Tensor] = []
@@ -291,11 +298,14 @@ def _response_probabilities(
     return embeds, captured[0], probs
 
 
-def _grad_times_input(grads: torch.Tensor, embeds: torch.Tensor, n_prompt: int) -> torch.Tensor:
+def _grad_times_input(
+    grads: torch.Tensor, embeds: torch.Tensor, n_prompt: int, n_resp: int
+) -> torch.Tensor:
     """(chunk, 1, seq, hidden) gradients -> (n_prompt, chunk) dot products with the rows."""
     acc = _accumulation_dtype(embeds.dtype)
-    rows = embeds[0, 1 : 1 + n_prompt].detach().to(acc)
-    return torch.einsum("cnh,nh->nc", grads[:, 0, 1 : 1 + n_prompt].to(acc), rows)
+    first = embeds.shape[1] - n_prompt - n_resp  # 1 after a BOS, 0 without
+    rows = embeds[0, first : first + n_prompt].detach().to(acc)
+    return torch.einsum("cnh,nh->nc", grads[:, 0, first : first + n_prompt].to(acc), rows)
 
 
 def attribution_matrix(
@@ -329,7 +339,7 @@ def attribution_matrix(
     chunk_size
         Response tokens per batched backward; memory grows linearly with it.
     bos_token_id
-        Overrides ``model.config.bos_token_id``.
+        Overrides ``model.config.bos_token_id``; :data:`NO_BOS` prepends nothing.
 
     Returns
     -------
@@ -359,7 +369,7 @@ def attribution_matrix(
                 is_grads_batched=True,
                 retain_graph=stop < n_resp,
             )
-            out[:, start:stop] = _grad_times_input(grads, embeds, n_prompt).cpu()
+            out[:, start:stop] = _grad_times_input(grads, embeds, n_prompt, n_resp).cpu()
     logger.debug("attribution of %d x %d tokens in chunks of %d", n_prompt, n_resp, chunk_size)
     return out.numpy().astype(np.float32)
 
@@ -378,5 +388,5 @@ def attribution_loop(
         out = torch.empty(n_prompt, n_resp, dtype=_accumulation_dtype(embeds.dtype))
         for m in range(n_resp):
             (grad,) = torch.autograd.grad(probs[m], embeds, retain_graph=m < n_resp - 1)
-            out[:, m] = _grad_times_input(grad[None], embeds, n_prompt)[:, 0].cpu()
+            out[:, m] = _grad_times_input(grad[None], embeds, n_prompt, n_resp)[:, 0].cpu()
     return out.numpy().astype(np.float32)

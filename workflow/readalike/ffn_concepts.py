@@ -1,7 +1,9 @@
 """Concepts of the feed-forward layers: principal components of their value vectors.
 
 After the feed-forward analysis of arXiv 2310.00492: the rows of ``down_proj.weight.T``
-are the value vectors a layer writes into the residual stream, one per neuron. Their top
+are the value vectors a layer writes into the residual stream, one per neuron (where they
+live in each model family, and how a norm after the block folds into them, is
+:mod:`readalike.architectures`; they are read from the checkpoint one layer at a time). Their top
 principal components are read as "concepts" by the vocabulary words whose output
 embeddings they point to most (:func:`concept_table`), and each concept is labelled with a
 task and a linguistic level by :func:`readalike.concept_labels.label_component`. Comparing
@@ -30,8 +32,8 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from .architectures import ModelWeights
 from .concept_labels import label_component
-from .vocabulary import ModelModules
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +160,7 @@ def _finish(
 
 
 def ffn_components(
-    modules: ModelModules,
+    weights: ModelWeights,
     R: int = 300,
     seed: int = 0,
     layers: Sequence[int] | None = None,
@@ -168,8 +170,9 @@ def ffn_components(
 
     Parameters
     ----------
-    modules
-        From :func:`readalike.vocabulary.modules_of`.
+    weights
+        From :func:`readalike.architectures.open_checkpoint`: each layer's value vectors
+        are read from the checkpoint when its turn comes, so memory holds one layer.
     R, seed, device
         As in :func:`principal_components` (the same seed for every layer).
     layers
@@ -182,11 +185,11 @@ def ffn_components(
     evr : numpy.ndarray
         ``(n_selected_layers, R)`` float64.
     """
-    layers = range(modules.n_layers) if layers is None else layers
+    layers = range(weights.n_layers) if layers is None else layers
     components, ratios = [], []
     for layer in tqdm(layers, desc="FFN principal components", unit="layer"):
-        weight = modules.layers[layer].down_proj.weight
-        comp, evr = principal_components(value_vectors(weight), R=R, seed=seed, device=device)
+        values = weights.value_vectors(layer)
+        comp, evr = principal_components(values, R=R, seed=seed, device=device)
         components.append(comp)
         ratios.append(evr)
         logger.debug("layer %d: top-%d components explain %.3f", layer, R, evr.sum())

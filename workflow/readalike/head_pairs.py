@@ -11,11 +11,14 @@ verbs.
 
 Choices, with the authors' code as reference:
 
-* The input RMSNorm gain is folded into ``W_q`` and ``W_k``; the norm's per-word factor
-  ``1 / rms(x)`` is left out, as the authors did. It is positive, so it changes no sign,
-  but words with larger embeddings rank higher in a dimension than they would after
-  the norm. Grouped-query key heads are repeated so that head ``h`` reads key/value
-  head ``h // (n_heads / n_kv_heads)``, as the model does.
+* The pre-attention norm is folded into ``W_q`` and ``W_k`` (RMSNorm gain, Gemma's
+  ``1 + weight``, LayerNorm gain with centring and bias, OLMo-2's q/k norms; the maths per
+  kind and the per-family parameter names are in :mod:`readalike.architectures`); the
+  norm's positive per-word denominator (``rms(x)`` or the standard deviation) is left out,
+  as the authors did. It changes no sign, but words with larger embeddings rank higher in
+  a dimension than they would after the norm. Grouped-query key heads are repeated so that
+  head ``h`` reads key/value head ``h // (n_heads / n_kv_heads)``, as the model does. The
+  weights are read from the checkpoint one layer at a time, never the whole model.
 * The activation filter keeps a pair (q, k) of dimension ``r`` when
   ``Hq[q, r] * Hk[k, r] > 0``: the per-dimension product, as the authors' code does;
   ``sign="head"`` uses the full head dot product ``Hq[q] . Hk[k] > 0`` instead.
@@ -48,7 +51,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .vocabulary import ModelModules
+from .architectures import ModelWeights, QueryKeyMaps
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,18 @@ def kv_head_of(n_heads: int, n_kv_heads: int) -> np.ndarray:
     return np.arange(n_heads) // (n_heads // n_kv_heads)
 
 
+def _split_heads(
+    hq: torch.Tensor, hk: torch.Tensor, n_heads: int, n_kv_heads: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(n_words, heads * head_dim)`` -> ``(n_words, n_heads, head_dim)``, keys repeated."""
+    head_dim = hq.shape[1] // n_heads
+    hq = hq.reshape(-1, n_heads, head_dim)
+    hk = hk.reshape(-1, n_kv_heads, head_dim)
+    if n_kv_heads != n_heads:
+        hk = hk[:, torch.from_numpy(kv_head_of(n_heads, n_kv_heads)).to(hk.device)]
+    return hq, hk
+
+
 def head_projections(
     embeddings: torch.Tensor,
     w_q: torch.Tensor,
@@ -94,7 +109,10 @@ def head_projections(
     n_heads: int,
     n_kv_heads: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every word's query and key vector in every head of one layer.
+    """Every word's query and key vector in every head of one LLaMA-style layer.
+
+    The RMSNorm case of :class:`readalike.architectures.QueryKeyMaps` without biases;
+    :func:`head_projections_of` serves every family.
 
     Parameters
     ----------
@@ -115,13 +133,35 @@ def head_projections(
         ``(n_words, n_heads, head_dim)`` float32 each; ``hk`` already repeated for
         grouped-query attention.
     """
-    E = embeddings.float()
-    head_dim = w_q.shape[0] // n_heads
-    hq = (E @ fold_norm_gain(w_q, gain).to(E.device).T).reshape(-1, n_heads, head_dim)
-    hk = (E @ fold_norm_gain(w_k, gain).to(E.device).T).reshape(-1, n_kv_heads, head_dim)
-    if n_kv_heads != n_heads:
-        hk = hk[:, torch.from_numpy(kv_head_of(n_heads, n_kv_heads)).to(E.device)]
-    return hq, hk
+    maps = QueryKeyMaps(fold_norm_gain(w_q, gain), fold_norm_gain(w_k, gain))
+    return _split_heads(*maps.project(embeddings), n_heads, n_kv_heads)
+
+
+def head_projections_of(
+    weights: ModelWeights, layer: int, embeddings: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every word's query and key vector in every head of one layer of any known family.
+
+    ``h(e) = s(e) q(e)``: the query the layer computes from the word vector, the norm's
+    positive per-word denominator taken out (the folding maths per norm kind are in
+    :mod:`readalike.architectures`).
+
+    Parameters
+    ----------
+    weights
+        From :func:`readalike.architectures.open_checkpoint` (reads this layer's tensors).
+    layer
+        Layer index.
+    embeddings
+        ``(n_words, hidden)`` word vectors.
+
+    Returns
+    -------
+    hq, hk : torch.Tensor
+        ``(n_words, n_heads, head_dim)`` float32 each, keys repeated to the query heads.
+    """
+    hq, hk = weights.query_key(layer).project(embeddings)
+    return _split_heads(hq, hk, weights.n_heads, weights.n_kv_heads)
 
 
 def read_glove(path: str | os.PathLike, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -353,7 +393,7 @@ def head_word_pairs(
 
 
 def model_word_pairs(
-    modules: ModelModules,
+    weights: ModelWeights,
     word_embeddings: torch.Tensor,
     sim_vectors: torch.Tensor | np.ndarray | None = None,
     n_frequent: int = 1000,
@@ -368,8 +408,8 @@ def model_word_pairs(
 
     Parameters
     ----------
-    modules
-        From :func:`readalike.vocabulary.modules_of`.
+    weights
+        From :func:`readalike.architectures.open_checkpoint` (one layer read at a time).
     word_embeddings
         ``(n_words, hidden)`` mean of sub-token *input* embedding rows, vocabulary order
         (most frequent first).
@@ -394,19 +434,11 @@ def model_word_pairs(
         sim_vectors = E
     sim = torch.as_tensor(sim_vectors).float().to(E.device)
     thresholds = similarity_thresholds(sim, n_frequent=n_frequent)
-    layers = range(modules.n_layers) if layers is None else layers
+    layers = range(weights.n_layers) if layers is None else layers
     tables = []
     for layer in tqdm(layers, desc="attention word pairs", unit="layer"):
-        parts = modules.layers[layer]
         with torch.no_grad():
-            hq, hk = head_projections(
-                E,
-                parts.q_proj.weight.detach(),
-                parts.k_proj.weight.detach(),
-                parts.input_layernorm.weight.detach(),
-                modules.n_heads,
-                modules.n_kv_heads,
-            )
+            hq, hk = head_projections_of(weights, layer, E)
             table = head_word_pairs(
                 hq, hk, sim, thresholds, k=k, min_dims=min_dims, ordered=ordered, sign=sign
             )

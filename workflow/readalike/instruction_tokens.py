@@ -3,8 +3,16 @@
 Part of the input-attribution analysis of arXiv 2310.00492 (:mod:`readalike.attribution`
 takes the gradients, :mod:`readalike.instruction_focus` scores them). The instruction
 tokens are the prompt sentences that contain the annotated instruction fragments
-(:func:`instruction_token_mask`), found in SentencePiece token strings as the released
-pickles and the models' tokenizers write them.
+found in one of two ways:
+
+* a live model's prompt (any fast tokenizer: byte-level BPE, SentencePiece/Unigram,
+  WordPiece): by **character offsets** (:func:`instruction_mask_from_offsets`): a token is
+  an instruction token when its character span overlaps an instruction sentence's, as the
+  word mapping of Study A does. Nothing depends on how the tokenizer spells a space or a
+  newline, or on what it merges (Qwen-style pre-tokenisation makes ``.\n\n`` one token,
+  which then counts for the sentence whose full stop it holds);
+* the released pickles, which hold only SentencePiece token strings and no tokenizer:
+  by the tokens' surface bytes (:func:`instruction_token_mask`, :func:`piece_bytes`).
 
 Decisions (the authors' code: JacksonWuxs/Interpret_Instruction_Tuning_LLMs,
 ``src/analysis_*.py``):
@@ -181,6 +189,52 @@ def _find_token_run(tokens: Sequence[str], pattern: Sequence[str]) -> tuple[int,
     return None
 
 
+def instruction_mask_from_offsets(
+    offsets: Sequence[tuple[int, int]] | np.ndarray,
+    prompt_text: str,
+    fragments: Sequence[str],
+    prompt_id: str,
+) -> np.ndarray:
+    """Mark the tokens whose character span overlaps an instruction sentence.
+
+    Parameters
+    ----------
+    offsets
+        ``(n_prompt, 2)`` character ``[start, end)`` of each prompt token in
+        ``prompt_text`` (``return_offsets_mapping=True`` of a fast tokenizer, no BOS).
+        Empty spans (special tokens) are never instruction tokens.
+    prompt_text
+        The text the offsets index.
+    fragments
+        Annotated instruction fragments (:func:`instruction_sentences`).
+    prompt_id
+        Names the prompt in errors.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n_prompt,)`` bool.
+
+    Raises
+    ------
+    ValueError
+        If a fragment is not in the prompt, or no token overlaps one of its sentences
+        (e.g. offsets that do not index ``prompt_text``), naming ``prompt_id``.
+    """
+    spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    starts, ends = spans[:, 0], spans[:, 1]
+    mask = np.zeros(len(spans), dtype=bool)
+    for first, stop in instruction_sentences(prompt_text, fragments, prompt_id):
+        hit = (starts < stop) & (ends > first) & (ends > starts)
+        if not hit.any():
+            raise ValueError(
+                f"{prompt_id}: no token overlaps instruction sentence "
+                f"{prompt_text[first:stop]!r} (characters {first}-{stop})"
+            )
+        mask |= hit
+    return mask
+
+
 def instruction_token_mask(
     prompt_tokens: Sequence[str],
     prompt_text: str,
@@ -198,7 +252,8 @@ def instruction_token_mask(
       the search runs over the tokens' surface bytes (``▁`` -> space, ``<0xNN>`` -> byte),
       for a contiguous run of tokens that spells the sentence exactly, starting and ending
       on token edges (a run may start after the ``▁`` of its first token);
-    * ``tokenize`` given (e.g. ``tokenizer.tokenize`` of the model's tokenizer): the
+    * ``tokenize`` given (SentencePiece-style tokenizers only; live models use
+      :func:`instruction_mask_from_offsets`, which works for every tokenizer): the
       sentence is tokenised on its own, lone ``▁`` / newline pieces at its ends are dropped,
       and the pieces are searched in ``prompt_tokens`` token by token, the first piece
       compared without its ``▁``.

@@ -28,8 +28,13 @@ Decisions:
   writes any other (the LIMA and MT-Bench prompts, which the authors fed raw) in the
   paper's template with :func:`~readalike.attribution.format_prompt`; ``template=False``
   feeds every prompt verbatim, as the authors did.
-* **Instruction tokens** are located with the model's own tokenizer
-  (``instruction_token_mask(..., tokenize=tokenizer.tokenize)``).
+* **Instruction tokens** are located by the character offsets of the model's own
+  tokenizer (:func:`locate_instruction`), so any fast tokenizer works; a prompt that
+  cannot be located is skipped and reported (``faults``), never fatal for the job.
+* **BOS** follows the one rule of both studies (:mod:`readalike.bos`, config key ``bos``).
+* **Weights for the internals analyses** are read from the checkpoint's safetensors one
+  tensor at a time through the family table of :mod:`readalike.architectures`; the model
+  is never built, so memory holds one layer.
 """
 
 from __future__ import annotations
@@ -44,16 +49,17 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .attribution import attribution_matrix, format_prompt, generate_response
+from .architectures import open_checkpoint
+from .attribution import NO_BOS, attribution_matrix, format_prompt, generate_response
+from .bos import input_pad_id, resolve_bos
 from .extraction import load_causal_lm
 from .ffn_concepts import concept_table, ffn_components
 from .formats import PromptAttribution
 from .head_pairs import model_word_pairs, read_glove, verb_pair_counts
-from .instruction_tokens import instruction_token_mask
-from .release_b import read_prompts
+from .instruction_tokens import instruction_mask_from_offsets
+from .release_b import FAULT_COLUMNS, read_prompts
 from .verb_relations import default_verb_lists
 from .vocabulary import (
-    modules_of,
     read_vocabulary,
     vocabulary_from_text,
     word_token_ids,
@@ -84,6 +90,59 @@ PROBE_STRINGS = (
     "Rewrite the given text.\n\nInput: x\n\nOutput:",
     "  1234 \u00e9\u00e8 \u4e2d\u6587 \U0001f41d",
 )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_tokenizer(model_location: str | os.PathLike):
+    """The checkpoint's tokenizer; a fast one (character offsets locate the instruction)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_location)
+    if not tokenizer.is_fast:
+        raise ValueError(
+            f"{model_location}: tokenizer {type(tokenizer).__name__} gives no character "
+            "offsets (not a fast tokenizer)"
+        )
+    return tokenizer
+
+
+def load_for_attribution(
+    model_location: str | os.PathLike,
+    *,
+    model_name: str,
+    dtype: str = "float32",
+    device: str = "cpu",
+    bos: str = "auto",
+):
+    """Model, tokenizer and BOS id of an attribution run.
+
+    BOS follows :func:`readalike.bos.resolve_bos` (logged with how it was chosen;
+    ``None`` becomes :data:`readalike.attribution.NO_BOS`). A pad id outside the model's
+    embedding is replaced by one inside (:func:`readalike.bos.input_pad_id`): padded
+    positions are masked, and an id past the embedding (GPT-NeoX ``<|padding|>`` on a
+    small checkpoint) would crash the lookup.
+
+    Returns
+    -------
+    model, tokenizer, bos_token_id
+    """
+    model, tokenizer = load_causal_lm(model_location, dtype=dtype, device=device)
+    bos_id, how = resolve_bos(tokenizer, model.config, bos, model_name)
+    vocab_size = model.get_input_embeddings().weight.shape[0]
+    pad = input_pad_id(tokenizer, vocab_size)
+    if tokenizer.pad_token_id != pad:
+        logger.info(
+            "%s: pad id %s lies outside the embedding (%d rows); padding with id %d",
+            model_name,
+            tokenizer.pad_token_id,
+            vocab_size,
+            pad,
+        )
+        tokenizer.pad_token = tokenizer.convert_ids_to_tokens(pad)
+    logger.info("%s: BOS %s (%s)", model_name, bos_id, how)
+    return model, tokenizer, NO_BOS if bos_id is None else bos_id
 
 
 # --------------------------------------------------------------------------- attribution run
@@ -126,6 +185,8 @@ def attribution_run(
     n_threads: int | None = None,
     progress: bool = True,
     template: bool = True,
+    bos: str = "auto",
+    faults: list | None = None,
 ) -> list[PromptAttribution]:
     """Answer every prompt greedily with one model and attribute each response to the prompt.
 
@@ -155,6 +216,12 @@ def attribution_run(
         Show a tqdm bar over the prompts.
     template
         See :func:`prompt_for_model`.
+    bos
+        The model's ``bos`` choice (:func:`readalike.bos.resolve_bos`).
+    faults
+        If given, one row per skipped prompt is appended,
+        :data:`readalike.release_b.FAULT_COLUMNS` (``model, prompt_id, kind, fatal,
+        detail``; kind ``not_located``), for :func:`attribution_faults_table`.
 
     Returns
     -------
@@ -164,11 +231,13 @@ def attribution_run(
     Raises
     ------
     ValueError
-        If a response is empty, or an instruction sentence is not found in the tokens;
-        the message names the prompt ID.
+        If a response is empty, naming the prompt ID. A prompt whose instruction cannot
+        be located (:func:`locate_instruction`) is skipped, logged and added to ``faults``.
     """
     prompts = read_prompts(prompts_path)
-    model, tokenizer = load_causal_lm(model_location, dtype=dtype, device=device)
+    model, tokenizer, bos = load_for_attribution(
+        model_location, model_name=model_name, dtype=dtype, device=device, bos=bos
+    )
     records = []
     with _torch_threads(n_threads):
         for row in tqdm(
@@ -179,14 +248,27 @@ def attribution_run(
             disable=not progress,
         ):
             text = prompt_for_model(row.prompt, template)
-            generation = generate_response(model, tokenizer, text, max_new_tokens, row.prompt_id)
+            try:
+                ids, mask = locate_instruction(tokenizer, text, row.fragments, row.prompt_id)
+            except ValueError as err:
+                # one prompt the offsets cannot place must not cost the model's whole job
+                logger.warning("%s: skipped: %s", model_name, err)
+                if faults is not None:
+                    faults.append((model_name, row.prompt_id, "not_located", True, str(err)))
+                continue
+            generation = generate_response(
+                model, tokenizer, text, max_new_tokens, row.prompt_id, bos_token_id=bos
+            )
+            if generation.prompt_ids != ids:  # both encode the same text the same way
+                raise AssertionError(f"{row.prompt_id}: prompt ids differ between encodings")
             importance = attribution_matrix(
-                model, generation.prompt_ids, generation.response_ids, chunk_size=chunk_size
+                model,
+                generation.prompt_ids,
+                generation.response_ids,
+                chunk_size=chunk_size,
+                bos_token_id=bos,
             )
             prompt_tokens = tokenizer.convert_ids_to_tokens(generation.prompt_ids)
-            mask = instruction_token_mask(
-                prompt_tokens, text, row.fragments, row.prompt_id, tokenize=tokenizer.tokenize
-            )
             records.append(
                 PromptAttribution(
                     model=model_name,
@@ -202,6 +284,39 @@ def attribution_run(
             )
     logger.info("%s: attributed %d prompts from %s", model_name, len(records), prompts_path)
     return records
+
+
+def locate_instruction(
+    tokenizer, text: str, fragments, prompt_id: str
+) -> tuple[list[int], np.ndarray]:
+    """Prompt token ids (as :func:`~readalike.attribution.encode_prompt`) and their mask.
+
+    The instruction sentences are found by the tokens' character offsets
+    (:func:`~readalike.instruction_tokens.instruction_mask_from_offsets`), whatever the
+    tokenizer's kind.
+
+    Returns
+    -------
+    ids : list of int
+        ``(n_prompt,)`` without BOS.
+    mask : numpy.ndarray
+        ``(n_prompt,)`` bool.
+
+    Raises
+    ------
+    ValueError
+        If the instruction cannot be located, naming ``prompt_id``.
+    """
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids, offsets = list(enc["input_ids"]), list(enc["offset_mapping"])
+    if ids and tokenizer.bos_token_id is not None and ids[0] == tokenizer.bos_token_id:
+        ids, offsets = ids[1:], offsets[1:]  # a chat template's own BOS, as encode_prompt
+    return ids, instruction_mask_from_offsets(offsets, text, fragments, prompt_id)
+
+
+def attribution_faults_table(faults: Sequence[tuple]) -> pd.DataFrame:
+    """The prompts an attribution run skipped, :data:`readalike.release_b.FAULT_COLUMNS`."""
+    return pd.DataFrame(list(faults), columns=FAULT_COLUMNS)
 
 
 def check_same_tokenizer(
@@ -257,7 +372,6 @@ def ffn_concepts_run(
     n_components: int,
     n_top_words: int,
     seed: int = 0,
-    dtype: str = "float32",
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Principal components of every feed-forward layer, their top words and labels.
 
@@ -274,8 +388,10 @@ def ffn_concepts_run(
         Stored in the table, named in errors.
     n_components
         ``R`` per layer (the paper: 300); at most ``min(hidden, intermediate)``.
-    n_top_words, seed, dtype
-        Words per component, the PCA's seed, the model's dtype.
+    n_top_words, seed
+        Words per component and the PCA's seed. Weights are read from the checkpoint's
+        safetensors one layer at a time (:func:`readalike.architectures.open_checkpoint`)
+        and computed in float32.
 
     Returns
     -------
@@ -288,22 +404,22 @@ def ffn_concepts_run(
     Raises
     ------
     ValueError
-        Unknown architecture (:func:`~readalike.vocabulary.modules_of`), too many
+        A family the adapter refuses (:func:`~readalike.architectures.family_of`), too many
         components, or a word without tokens.
     """
-    model, tokenizer = load_causal_lm(model_location, dtype=dtype)
-    modules = modules_of(model, model_name)
-    intermediate = modules.layers[0].down_proj.weight.shape[1]
-    largest = min(modules.hidden_size, intermediate)
+    weights = open_checkpoint(model_location, model_name)
+    intermediate, _ = weights.value_shape()
+    largest = min(weights.hidden_size, intermediate)
     if not 0 < n_components <= largest:
         raise ValueError(
             f"model {model_name!r}: n_components={n_components} must lie in 1..{largest} "
-            f"(hidden {modules.hidden_size}, intermediate {intermediate})"
+            f"(hidden {weights.hidden_size}, intermediate {intermediate})"
         )
+    tokenizer = load_tokenizer(model_location)
     with torch.no_grad():
-        components, evr = ffn_components(modules, R=n_components, seed=seed)
+        components, evr = ffn_components(weights, R=n_components, seed=seed)
         ids = word_token_ids(tokenizer, words)
-        vectors = word_vectors(modules.output_embeddings, ids, normalize=True)
+        vectors = word_vectors(weights.output_embeddings(), ids, normalize=True)
     table = concept_table(components, evr, vectors, list(words), k=n_top_words)
     table = table.rename(columns={"evr": "explained_variance"}).assign(model=model_name)
     logger.info(
@@ -326,7 +442,6 @@ def head_pairs_run(
     n_frequent: int,
     glove_path: str | os.PathLike | None = None,
     verbs: Sequence[str] | None = None,
-    dtype: str = "float32",
 ) -> tuple[pd.DataFrame, int]:
     """Count, per head, the related word pairs that hold each verb.
 
@@ -351,8 +466,6 @@ def head_pairs_run(
         Optional GloVe-format file.
     verbs
         Verbs to count; default: the shipped instruction and general verb lists.
-    dtype
-        The model's dtype.
 
     Returns
     -------
@@ -370,22 +483,22 @@ def head_pairs_run(
     if verbs is None:
         instruction, general = default_verb_lists()
         verbs = [*instruction, *general]
-    model, tokenizer = load_causal_lm(model_location, dtype=dtype)
-    modules = modules_of(model, model_name)
+    weights = open_checkpoint(model_location, model_name)
+    tokenizer = load_tokenizer(model_location)
     with torch.no_grad():
-        embeddings = word_vectors(modules.input_embeddings, word_token_ids(tokenizer, words))
+        embeddings = word_vectors(weights.input_embeddings(), word_token_ids(tokenizer, words))
     sim_vectors = None
     if glove_path is not None:
         sim_vectors, found = read_glove(glove_path, words)
         logger.info("%s: %d of %d words have GloVe vectors", model_name, found.sum(), len(words))
-    pairs = model_word_pairs(modules, embeddings, sim_vectors, n_frequent=n_frequent, k=top_k)
+    pairs = model_word_pairs(weights, embeddings, sim_vectors, n_frequent=n_frequent, k=top_k)
     counts = verb_pair_counts(pairs, words, verbs).rename(columns={"count": "n_pairs"})
     counts = counts.assign(model=model_name)[HEAD_PAIR_COLUMNS]
-    counts.attrs["n_layers"] = modules.n_layers
+    counts.attrs["n_layers"] = weights.n_layers
     logger.info(
         "%s: %d word pairs, %d (layer, head, verb) with a verb", model_name, len(pairs), len(counts)
     )
-    return counts, modules.n_layers
+    return counts, weights.n_layers
 
 
 def demo_vocabulary(
