@@ -28,6 +28,15 @@ def test_demo_config_passes_and_gets_defaults(demo):
         "shuffle_seed": 0,
         "shuffled_heldout_max": 0.01,
         "copy_r2_max": 0.999,
+        "statistics": {
+            "n_permutations": 10000,
+            "n_bootstrap": 1000,
+            "n_splits": 1000,
+            "seed": 0,
+            "alpha": 0.05,
+            "confidence": 0.95,
+            "min_readers": 3,
+        },
     }
     assert cfg["extraction"] == {"batch_size": 8, "threads": 1}
     assert cfg["measures"] == ["num", "dur"]

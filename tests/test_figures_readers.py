@@ -345,3 +345,22 @@ def test_import_does_not_load_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_resemblance_ci_figure_without_noise_ceilings_draws_no_ceiling():
+    from readalike.figures_readers import empty_table
+
+    ci = pd.DataFrame(
+        {
+            "model": "m",
+            "group": ["L1", "L1", "L2", "L2"],
+            "measure": "num",
+            "layer": [0, 1, 0, 1],
+            "r2": [0.1, 0.2, 0.15, 0.25],
+            "ci_low": [0.05, 0.1, 0.1, 0.2],
+            "ci_high": [0.2, 0.3, 0.2, 0.3],
+            "provenance": "real",
+        }
+    )
+    fig = resemblance_ci_by_layer(ci, empty_table("noise_ceiling"))
+    assert not [line for ax in fig.axes for line in ax.lines if "ceiling" in str(line.get_gid())]

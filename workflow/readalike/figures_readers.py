@@ -39,6 +39,21 @@ NOISE_CEILING_COLUMNS = ["group", "measure", "kind", "value"]
 READER_RESEMBLANCE_COLUMNS = ["model", "group", "measure", "layer", "reader", "r2"]
 RESEMBLANCE_TESTS_COLUMNS = ["model", "measure", "layer", "test", "group_a", "group_b", "holds"]
 
+_REQUIRED = {
+    "resemblance_ci": RESEMBLANCE_CI_COLUMNS,
+    "noise_ceiling": NOISE_CEILING_COLUMNS,
+    "reader_resemblance": READER_RESEMBLANCE_COLUMNS,
+    "resemblance_tests": RESEMBLANCE_TESTS_COLUMNS,
+}
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """A table of no rows with the columns a figure reads (a run that does not make it)."""
+    columns = [*_REQUIRED[name], "provenance"]
+    numeric = {"layer", "r2", "ci_low", "ci_high", "value"}
+    return pd.DataFrame({c: pd.Series(dtype=float if c in numeric else object) for c in columns})
+
+
 #: Prefix of the fMRI measures (``fmri_<region>``) in ``reader_resemblance.tsv``.
 FMRI_PREFIX = "fmri_"
 #: The test whose Holm-corrected rows mark layers in the L2-vs-L1 figure.

@@ -8,6 +8,8 @@ import sys
 sys.path.insert(0, workflow.basedir)
 
 from readalike import release as _release
+from readalike import release_fmri as _release_fmri
+from readalike.figures_readers import READER_FIGURES
 from readalike.checksums import read_manifest
 from readalike.config import (
     check_config,
@@ -167,7 +169,7 @@ USES_RELEASE = config["reading"]["source"] == "release" or bool(RELEASE_MODELS)
 
 
 def all_targets():
-    return study_a_targets() + study_b_targets()
+    return study_a_targets() + reader_targets() + study_b_targets()
 
 
 def study_a_targets():
@@ -246,11 +248,17 @@ RELEASE_DIR = config.get("release_dir")
 RELEASE_MANIFEST = read_manifest(config["release_manifest"]) if USES_RELEASE else {}
 
 
-def release_layers(model_dir, file_prefix):
-    """Layer count of a released model: from the local copy, or the manifest to download."""
-    if config["release_download"]:
-        return _release.layers_in_manifest(RELEASE_MANIFEST, model_dir, file_prefix)
-    return _release.layers_in_dir(RELEASE_DIR, model_dir, file_prefix)
+def release_layers(name):
+    """Layers of a released model: the same in every condition, the copy and the manifest."""
+    spec = MODELS[name]["release"]
+    return _release.check_release_layers(
+        None if config["release_download"] else RELEASE_DIR,
+        RELEASE_MANIFEST,
+        spec["dir"],
+        spec["conditions"],
+        model=name,
+        n_layers=spec.get("layers"),
+    )
 
 
 def release_model_files(name, condition):
@@ -258,7 +266,7 @@ def release_model_files(name, condition):
     prefix = spec["conditions"][condition]
     return [
         _release.attention_relpath(spec["dir"], prefix, layer)
-        for layer in range(release_layers(spec["dir"], prefix))
+        for layer in range(release_layers(name))
     ]
 
 
@@ -270,6 +278,11 @@ def release_relpaths():
             _release.human_relpath(f"mean_saccade_{m}", spec["release_suffix"])
             for spec in config["reading"]["groups"].values()
             for m in MEASURES
+        ]
+        paths += [
+            _release_fmri.fmri_relpath(spec["release_suffix"], region)
+            for spec in config["reading"]["groups"].values()
+            for region in FMRI_REGIONS
         ]
     for name in RELEASE_MODELS:
         for condition in model_conditions(name):
@@ -294,11 +307,15 @@ def release_attention_params(wildcards):
 
 
 def release_check_tables(wildcards):
-    return [
+    """Checks of every converted release file: attention, and the fMRI of each group."""
+    tables = [
         f"{OUT}/release/checks_{m}_{c}.tsv"
         for m in RELEASE_MODELS
         for c in model_conditions(m)
     ]
+    if FMRI_REGIONS:
+        tables += [f"{OUT}/release/checks_fmri_{g}.tsv" for g in GROUPS]
+    return tables
 
 
 # --- Study B (study_b.smk) ---
@@ -409,3 +426,91 @@ RELEASE_B_MODELS = ["llama_7b", "vicuna_7b"]
 
 def release_b_attribution_files():
     return [f"{OUT}/release_b/attribution/{m}.h5" for m in RELEASE_B_MODELS]
+
+
+# --- readers (readers.smk) ---
+
+READING_SOURCE = config["reading"]["source"]
+FMRI_REGIONS = (
+    list(config["reading"]["fmri"]["regions"])
+    if READING_SOURCE == "release" and "fmri" in config["reading"]
+    else []
+)
+# measures with per-reader matrices: fixation measures, or (released data) the fMRI regions
+READER_MEASURES = (
+    [_release_fmri.fmri_measure(r) for r in FMRI_REGIONS]
+    if READING_SOURCE == "release"
+    else list(MEASURES)
+)
+COMPARED_MODELS = sorted({m for _, a, b in model_comparisons() for m in (a, b)})
+
+
+def reader_human_files():
+    """Per group, the human file that holds per-reader matrices (none: no reader analyses)."""
+    if READING_SOURCE != "release":
+        return human_files()
+    return {g: f"{OUT}/human/{g}_fmri.h5" for g in GROUPS} if FMRI_REGIONS else {}
+
+
+def release_fmri_pickles(wildcards):
+    suffix = release_suffix(wildcards)
+    return [
+        f"{RELEASE_DIR}/{_release_fmri.fmri_relpath(suffix, r)}" for r in FMRI_REGIONS
+    ]
+
+
+def plain_attention_of(model):
+    return attention_file(model, "plain")
+
+
+def reader_tables():
+    tables = ["resemblance_ci"]
+    if READER_MEASURES and reader_human_files():
+        tables += ["reader_resemblance", "resemblance_tests", "noise_ceiling"]
+        if COMPARED_MODELS:
+            tables.append("model_comparisons")
+    return tables
+
+
+def reader_figures():
+    tables = reader_tables()
+    figures = ["resemblance_ci_by_layer"]
+    if "reader_resemblance" in tables and len(GROUPS) > 1:
+        figures.append("reader_resemblance_l2_vs_l1")
+    if FMRI_REGIONS:
+        figures.append("brain_resemblance_by_layer")
+    return figures
+
+
+READER_FIGURE_NAMES = ["resemblance_ci_by_layer", "reader_resemblance_l2_vs_l1"] + (
+    ["brain_resemblance_by_layer"] if FMRI_REGIONS else []
+)
+
+
+def reader_targets():
+    targets = [f"{OUT}/{t}.tsv" for t in reader_tables()]
+    return targets + [
+        f"{OUT}/figures/{f}.{ext}" for f in reader_figures() for ext in ("png", "pdf")
+    ]
+
+
+def reader_figure_tables(wildcards):
+    """The tables of one reader figure that this run makes (a run without per-reader data
+    has no noise ceilings: the figure then draws no ceiling)."""
+    made = reader_tables()
+    return {
+        t: f"{OUT}/{t}.tsv" for t in READER_FIGURES[wildcards.figure][1] if t in made
+    }
+
+
+def reader_figure_options(wildcards):
+    """Keyword arguments of a reader figure: each model's full depth for the brain figure."""
+    if wildcards.figure != "brain_resemblance_by_layer":
+        return {}
+    return {
+        "n_layers": {
+            name: int(model["n_layers"])
+            for name, model in MODELS.items()
+            if "n_layers" in model
+        }
+    }

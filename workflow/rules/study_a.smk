@@ -65,7 +65,7 @@ rule gather_table:
     log:
         f"{LOGS}/gather_{{table}}.log",
     wildcard_constraints:
-        table="human_resemblance|trivial_reliance|instruction_sensitivity",
+        table="human_resemblance|trivial_reliance|instruction_sensitivity|reader_resemblance|resemblance_ci",
     conda:
         CPU_ENV
     script:
