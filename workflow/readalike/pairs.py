@@ -26,6 +26,15 @@ def _tril(n: int) -> tuple[np.ndarray, np.ndarray]:
     return rows, cols
 
 
+@cache
+def _tril_flat(n: int) -> np.ndarray:
+    """Positions of the lower-triangle pairs in a row-major ``(n, n)`` matrix, pair order."""
+    rows, cols = _tril(n)
+    flat = rows * n + cols
+    flat.setflags(write=False)
+    return flat
+
+
 @dataclass(frozen=True)
 class PairIndex:
     """Where each word pair of a corpus comes from.
@@ -92,20 +101,28 @@ def stack_pairs(ragged: Ragged, dtype: np.dtype | type | None = None) -> np.ndar
 
     Parameters
     ----------
-    ragged : ``ragged[a][s]`` of shape ``(..., n, n)``; leading axes (layers, heads) are kept.
+    ragged : ``ragged[a][s]`` of shape ``(..., n, n)``; leading axes (layers, heads) are kept
+        and must be the same for every sentence.
     dtype : output dtype (default: that of the input arrays).
 
     Returns
     -------
     (..., P) array, pairs in :func:`pair_index` order.
     """
-    blocks = []
-    for article in ragged:
-        for matrix in article:
-            r, c = _tril(matrix.shape[-1])
-            blocks.append(matrix[..., r, c])
-    out = np.concatenate(blocks, axis=-1)
-    return out if dtype is None else out.astype(dtype, copy=False)
+    matrices = [matrix for article in ragged for matrix in article]
+    if dtype is None:
+        dtype = np.result_type(*matrices)
+    sizes = [m.shape[-1] * (m.shape[-1] + 1) // 2 for m in matrices]
+    out = np.empty((*matrices[0].shape[:-2], sum(sizes)), dtype=dtype)
+    flat_out = out.reshape(-1, out.shape[-1])
+    start = 0
+    for matrix, size in zip(matrices, sizes, strict=True):
+        n = matrix.shape[-1]
+        # one gather of the flattened (n * n) axis per sentence, written straight into its
+        # columns of the output: no list of blocks and no concatenation copy
+        flat_out[:, start : start + size] = np.asarray(matrix).reshape(-1, n * n)[:, _tril_flat(n)]
+        start += size
+    return out
 
 
 def layer_blocks(n_layers: int, block_size: int) -> list[slice]:

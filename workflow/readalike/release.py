@@ -536,13 +536,57 @@ def _join(items: Iterable[str], limit: int = 5) -> str:
 
 
 def _first(mask: np.ndarray) -> str:
-    where = np.argwhere(mask)[0]
+    # argmax of a bool array stops at the first True: the same index as argwhere(mask)[0]
+    # without listing every True of a 2-million-entry layer
+    where = np.unravel_index(int(np.argmax(mask)), mask.shape)
     names = ("article", "sentence", "head", "row", "column")
     return "first at " + " ".join(f"{k} {v}" for k, v in zip(names, where, strict=False))
 
 
+#: float16 bit pattern -> float32 value (exact, infinities and NaNs included); numpy casts
+#: float16 without SIMD, and one table look-up per entry is 4x faster than ``astype``
+_FLOAT16_TO_FLOAT32 = np.arange(2**16, dtype=np.uint16).view(np.float16).astype(np.float32)
+
+
+def _as_float32(block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """A layer in float32 for the checks: exactly ``block.astype(np.float32)``."""
+    if block.dtype == np.float16:
+        # every uint16 is a valid index: mode="clip" only spares numpy the buffered
+        # bounds check that mode="raise" does when ``out`` is given
+        return np.take(_FLOAT16_TO_FLOAT32, block.view(np.uint16), out=out, mode="clip")
+    return block.astype(np.float32, copy=False)
+
+
+class _Buffers:
+    """Full-layer scratch arrays, allocated once per conversion and reused for every layer.
+
+    A fresh 2-16 MB temporary costs its page faults again on every layer, which was most of
+    the checks' time; writing into the same buffers (``out=``) does not.
+    """
+
+    def __init__(self, shape: tuple[int, ...], valid: np.ndarray) -> None:
+        n_words = shape[-1]
+        self.nonzero = np.empty(shape, dtype=bool)
+        self.mask = np.empty(shape, dtype=bool)
+        self.other = np.empty(shape, dtype=bool)
+        self.inside = np.empty(shape, dtype=np.float32)
+        self.wide = np.empty(shape, dtype=np.float64)
+        # a full copy: a mask broadcast over the heads is copied through 3x slower
+        self.valid = np.ascontiguousarray(np.broadcast_to(valid, shape))
+        self.invalid = ~valid
+        upper = np.triu(np.ones((n_words, n_words), dtype=bool), k=1)
+        self.valid_upper = valid & upper
+
+
 def _layer_checks(
-    x: np.ndarray, valid: np.ndarray, row_ok: np.ndarray, grid: np.ndarray, path: Path, layer: int
+    x: np.ndarray,
+    valid: np.ndarray,
+    row_ok: np.ndarray,
+    grid: np.ndarray,
+    path: Path,
+    layer: int,
+    from_float16: bool = False,
+    buffers: _Buffers | None = None,
 ) -> tuple[dict[str, tuple[int, str]], dict[str, float], dict[tuple[int, int], int]]:
     """Data-fault checks of one layer, vectorised over all sentences and heads.
 
@@ -554,6 +598,12 @@ def _layer_checks(
         ``(A, S, 1, W, W)`` mask of the real blocks and ``(A, S, 1, W)`` of the real rows.
     grid
         ``(A, S)`` real lengths (0 where the human data have no sentence).
+    from_float16
+        The values of ``x`` are float16 values: their float64 row sums are then exact in
+        any order of summation, and a matrix-vector product computes them 3x faster than
+        ``np.sum`` over the short last axis (the same numbers, bit for bit).
+    buffers
+        Scratch arrays of ``x``'s shape to reuse across layers; made here when None.
 
     Returns
     -------
@@ -565,7 +615,8 @@ def _layer_checks(
         ``(article, sentence)`` -> word count implied by the attention, where it differs
         from ``grid``.
     """
-    finite = np.isfinite(x)
+    ws = _Buffers(x.shape, valid) if buffers is None else buffers
+    finite = np.isfinite(x, out=ws.mask)
     if not finite.all():
         a, s, h, i, j = np.argwhere(~finite)[0]
         region = "real block" if valid[a, s, 0, i, j] else "padding"
@@ -573,13 +624,15 @@ def _layer_checks(
             f"{path}: layer {layer} article {a} sentence {s}: NaN or inf (head {h} row {i} "
             f"column {j}, {region}); {int((~finite).sum())} non-finite entries in this layer"
         )
-    nonzero = x != 0
+    nonzero = np.not_equal(x, 0, out=ws.nonzero)
     n_words = x.shape[-1]
     faults: dict[str, tuple[int, str]] = {}
 
     # the length the attention itself implies: one past its last non-zero row (every real
-    # row of softmax attention keeps some weight on its own sentence)
-    rows_used = nonzero.any(axis=(2, 4))  # (A, S, W)
+    # row of softmax attention keeps some weight on its own sentence); reduced over heads
+    # first (a long vectorised OR), then over the columns: 9x faster than
+    # any(axis=(2, 4)), the same booleans
+    rows_used = nonzero.any(axis=2).any(axis=-1)  # (A, S, W)
     implied = np.where(rows_used.any(-1), n_words - np.argmax(rows_used[..., ::-1], -1), 0)
     mismatched = {(int(a), int(s)): int(implied[a, s]) for a, s in np.argwhere(implied != grid)}
     faults["length_mismatch"] = (
@@ -590,37 +643,45 @@ def _layer_checks(
         ),
     )
 
-    pad = nonzero & ~valid
-    n_pad = int(pad.sum())
+    pad = np.logical_and(nonzero, ws.invalid, out=ws.mask)
+    n_pad = np.count_nonzero(pad)
     faults["padding_nonzero"] = (
         n_pad,
         f"max |value| {float(np.abs(x[pad]).max()):.4g}, {_first(pad)}" if n_pad else "",
     )
 
-    upper = np.triu(np.ones((n_words, n_words), dtype=bool), k=1)
-    acausal = nonzero & valid & upper
-    n_acausal = int(acausal.sum())
+    acausal = np.logical_and(nonzero, ws.valid_upper, out=ws.mask)
+    n_acausal = np.count_nonzero(acausal)
     faults["causal_upper_nonzero"] = (
         n_acausal,
         f"max {float(x[acausal].max()):.4g}, {_first(acausal)}" if n_acausal else "",
     )
 
-    inside = np.where(valid, x, 0.0)
-    outside = valid & ((x < 0) | (x > 1))
-    n_out = int(outside.sum())
+    # np.where(valid, x, 0.0) written into the buffer (padding exactly +0.0)
+    inside = ws.inside
+    inside.fill(0.0)
+    np.copyto(inside, x, where=ws.valid)
+    # padding slots of ``inside`` are 0, so no further mask is needed
+    outside = np.less(inside, 0, out=ws.mask)
+    outside |= np.greater(inside, 1, out=ws.other)
+    n_out = np.count_nonzero(outside)
     faults["value_outside_0_1"] = (
         n_out,
         f"range [{float(inside.min()):.4g}, {float(inside.max()):.4g}] in real blocks"
         + (f", {_first(outside)}" if n_out else ""),
     )
 
-    sums = inside.sum(axis=-1, dtype=np.float64)  # (A, S, H, W) over the real columns
+    if from_float16:  # exact either way, see above
+        np.copyto(ws.wide, inside)
+        sums = ws.wide @ np.ones(n_words)  # (A, S, H, W)
+    else:
+        sums = inside.sum(axis=-1, dtype=np.float64)  # (A, S, H, W) over the real columns
     rows_mask = np.broadcast_to(row_ok, sums.shape)
     real_sums = sums[rows_mask]
     zero = rows_mask & (sums == 0)
     above = rows_mask & (sums > 1 + ROW_SUM_TOLERANCE)
     for name, mask in (("zero_rows", zero), ("row_sum_above_1", above)):
-        count = int(mask.sum())
+        count = np.count_nonzero(mask)
         faults[name] = (
             count,
             f"{count} of {real_sums.size} rows" + (f", {_first(mask)}" if count else ""),
@@ -790,18 +851,27 @@ def load_release_attention(
         _row(label, "n_layers", "all", n_layers, True, "info", files),
         _row(label, "n_heads", "all", n_heads, True, "info", f"file shape {shape} {dtype}"),
     ]
+    # (destination, article, sentence, words) once, not two nested loops per layer
+    slots = [
+        (sentences[a][s], a, s, n)
+        for a, article in enumerate(lengths)
+        for s, n in enumerate(article)
+    ]
+    from_float16 = dtype == np.float16
+    buffers = _Buffers(shape, valid)
+    wide = np.empty(shape, dtype=np.float32)
     per_layer = []
     for layer, path in enumerate(paths):
         # one layer in memory at a time (4 MB float16, 8 MB float32 for LLaMA-30B);
         # checks run in float32 because float16 row sums would lose precision
         block = np.array(_open_layer(path))
-        result = _layer_checks(block.astype(np.float32), valid, row_ok, grid, path, layer)
+        x = _as_float32(block, out=wide if from_float16 else None)
+        result = _layer_checks(x, valid, row_ok, grid, path, layer, from_float16, buffers)
         checks += _check_rows(label, layer, result[0], result[1])
         per_layer.append(result)
         block = block.astype(np.float16, copy=False)
-        for a, article in enumerate(lengths):
-            for s, n in enumerate(article):
-                sentences[a][s][layer] = block[a, s, :, :n, :n]
+        for dest, a, s, n in slots:
+            dest[layer] = block[a, s, :, :n, :n]
     checks += _check_rows(label, "all", *_summary(per_layer, grid))
     failed = [r for r in checks if not r["passed"] and r["layer"] == "all"]
     for r in failed:

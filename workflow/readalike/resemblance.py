@@ -70,22 +70,39 @@ def regression_r2(
         be negative when predictions are worse than the grand mean. NaN with a single
         article.
     """
+    return _regression_r2_rows(np.swapaxes(regressors, 1, 2), targets, article_start)
+
+
+def _regression_r2_rows(
+    regressors: np.ndarray, targets: np.ndarray, article_start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`regression_r2` for regressors laid out ``(B, K, P)``, pairs last.
+
+    With the pairs last, an article's Gram block ``X_a^T X_a`` is one BLAS product of two
+    row-major ``(K, P_a)`` slices, and the intercept's entries are row sums: no ``(B, P,
+    K + 1)`` float64 copy with a column of ones is made.
+    """
     x = np.asarray(regressors, dtype=np.float64)
     y = np.asarray(targets, dtype=np.float64)
     single = y.ndim == 1
     y = np.atleast_2d(y)
-    n_blocks, n_pairs, _ = x.shape
-    x = np.concatenate([np.ones((n_blocks, n_pairs, 1)), x], axis=2)  # intercept first
-    k = x.shape[2]
+    n_blocks, n_regressors, _ = x.shape
+    k = n_regressors + 1  # intercept first
+    n_targets = y.shape[0]
     n_articles = article_start.size - 1
     grams = np.empty((n_blocks, n_articles, k, k))
-    cross = np.empty((n_blocks, n_articles, y.shape[0], k))
-    yy = np.empty((n_articles, y.shape[0]))
+    cross = np.empty((n_blocks, n_articles, n_targets, k))
+    yy = np.empty((n_articles, n_targets))
     for a in range(n_articles):  # a handful of articles; each is a contiguous view
-        xa = x[:, article_start[a] : article_start[a + 1]]
-        ya = y[:, article_start[a] : article_start[a + 1]]
-        grams[:, a] = np.matmul(xa.transpose(0, 2, 1), xa)
-        cross[:, a] = np.matmul(ya, xa)
+        lo, hi = article_start[a], article_start[a + 1]
+        xa, ya = x[:, :, lo:hi], y[:, lo:hi]
+        sums = xa.sum(axis=2)  # (B, K): X_a^T 1
+        grams[:, a, 0, 0] = hi - lo
+        grams[:, a, 0, 1:] = sums
+        grams[:, a, 1:, 0] = sums
+        grams[:, a, 1:, 1:] = np.matmul(xa, xa.transpose(0, 2, 1))
+        cross[:, a, :, 0] = ya.sum(axis=1)
+        cross[:, a, :, 1:] = np.matmul(ya, xa.transpose(0, 2, 1))
         yy[a] = (ya**2).sum(axis=1)
     sst = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -122,8 +139,7 @@ def layer_resemblance(
     -------
     r2, r2_heldout : (B,) or (B, T) each; see :func:`regression_r2`.
     """
-    design = np.asarray(attention_pairs, dtype=np.float64).transpose(0, 2, 1)
-    return regression_r2(design, human_pairs, index.article_start)
+    return _regression_r2_rows(attention_pairs, human_pairs, index.article_start)
 
 
 def shuffle_within_sentences(
