@@ -125,6 +125,20 @@ def stack_pairs(ragged: Ragged, dtype: np.dtype | type | None = None) -> np.ndar
     return out
 
 
+#: float16 bit pattern -> float64 value (exact); numpy casts float16 element by element
+#: without SIMD, and a table look-up is 3-4x faster
+_FLOAT16_TO_FLOAT64 = np.arange(2**16, dtype=np.uint16).view(np.float16).astype(np.float64)
+
+
+def as_float64(values: np.ndarray) -> np.ndarray:
+    """``np.asarray(values, dtype=np.float64)``, the same numbers, faster for float16."""
+    values = np.asarray(values)
+    if values.dtype == np.float16:
+        # every uint16 is a valid index; mode="clip" skips the bounds check
+        return np.take(_FLOAT16_TO_FLOAT64, values.view(np.uint16), mode="clip")
+    return np.asarray(values, dtype=np.float64)
+
+
 def layer_blocks(n_layers: int, block_size: int) -> list[slice]:
     """Consecutive layer slices of at most ``block_size`` layers."""
     return [slice(s, min(s + block_size, n_layers)) for s in range(0, n_layers, block_size)]

@@ -14,10 +14,18 @@ layers or rows.
 
 from __future__ import annotations
 
-import numpy as np
-from threadpoolctl import threadpool_limits
+from functools import cache
 
-from .pairs import PairIndex
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from .pairs import PairIndex, as_float64
+
+
+@cache
+def _blas_controller() -> ThreadpoolController:
+    # made once: threadpool_limits() inspects the loaded libraries on every call (1.5 ms)
+    return ThreadpoolController()
 
 
 def _pinv(gram: np.ndarray) -> np.ndarray:
@@ -28,13 +36,31 @@ def _pinv(gram: np.ndarray) -> np.ndarray:
     the fitted values, and so R^2, are the same for every least-squares solution. One
     decomposition serves every target regressed on the same design.
     """
+    v, inv_w = _eigen_inverse(gram)
+    return np.matmul(v * inv_w[..., None, :], np.swapaxes(v, -1, -2))
+
+
+def _eigen_inverse(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvectors ``V`` and cut-off inverse eigenvalues of a stack of PSD matrices."""
     # Tiny systems gain nothing from BLAS threads, and on a loaded machine OpenBLAS's
     # spinning threads made this batched eigh 50x slower: decompose single-threaded.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         w, v = np.linalg.eigh(gram)
     cutoff = np.abs(w).max(axis=-1, keepdims=True) * 1e-12
     inv_w = np.where(w > cutoff, 1.0 / np.where(w > cutoff, w, 1.0), 0.0)
-    return np.matmul(v * inv_w[..., None, :], np.swapaxes(v, -1, -2))
+    return v, inv_w
+
+
+def _pinv_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``pinv(gram) @ rhs_t`` for every row ``rhs_t``: gram (..., k, k), rhs (..., T, k).
+
+    The same coefficients as :func:`_pinv` times ``rhs``, without forming the k x k
+    pseudo-inverse: ``rhs V diag(1/w) V^T`` costs T k^2 per matrix instead of k^3.
+    """
+    v, inv_w = _eigen_inverse(gram)
+    coords = np.matmul(rhs, v)
+    coords *= inv_w[..., None, :]
+    return np.matmul(coords, np.swapaxes(v, -1, -2))
 
 
 def _sse(beta: np.ndarray, gram: np.ndarray, cross: np.ndarray, yy: np.ndarray) -> np.ndarray:
@@ -43,7 +69,7 @@ def _sse(beta: np.ndarray, gram: np.ndarray, cross: np.ndarray, yy: np.ndarray) 
     At the exact optimum this is ``y'y - b'X'y``; the full form stays exact when the
     eigen cut-off drops a direction.
     """
-    fitted_norm = np.einsum("...tk,...kl,...tl->...t", beta, gram, beta)
+    fitted_norm = np.einsum("...tk,...tk->...t", np.matmul(beta, gram), beta)
     return yy - 2 * np.einsum("...tk,...tk->...t", beta, cross) + fitted_norm
 
 
@@ -82,7 +108,7 @@ def _regression_r2_rows(
     row-major ``(K, P_a)`` slices, and the intercept's entries are row sums: no ``(B, P,
     K + 1)`` float64 copy with a column of ones is made.
     """
-    x = np.asarray(regressors, dtype=np.float64)
+    x = as_float64(regressors)
     y = np.asarray(targets, dtype=np.float64)
     single = y.ndim == 1
     y = np.atleast_2d(y)
@@ -109,15 +135,13 @@ def _regression_r2_rows(
         inv_sst = np.where(sst > 0, 1.0 / np.where(sst > 0, sst, 1.0), np.nan)
 
     gram_all, cross_all = grams.sum(axis=1), cross.sum(axis=1)
-    beta = np.einsum("bkl,btl->btk", _pinv(gram_all), cross_all)
+    beta = _pinv_solve(gram_all, cross_all)
     r2 = 1.0 - _sse(beta, gram_all, cross_all, yy.sum(axis=0)) * inv_sst
 
     if n_articles < 2:
         r2_heldout = np.full_like(r2, np.nan)
     else:
-        beta_out = np.einsum(
-            "bakl,batl->batk", _pinv(gram_all[:, None] - grams), cross_all[:, None] - cross
-        )
+        beta_out = _pinv_solve(gram_all[:, None] - grams, cross_all[:, None] - cross)
         sse_out = _sse(beta_out, grams, cross, yy[None]).sum(axis=1)
         r2_heldout = 1.0 - sse_out * inv_sst
     if single:
