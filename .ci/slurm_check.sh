@@ -20,14 +20,14 @@
 #     other job ran in `cpu` with no GPU, and that every TSV is byte-identical to the local
 #     run and every HDF5 file holds the same datasets and attributes.
 #
-# Needs root (apt, daemons). Environment: SLURM_CHECK_TIMEOUT (s, default 330) bounds the
-# Snakemake run; SLURM_CHECK_KEEP=1 keeps the work folder.
+# Needs root (apt, daemons). Environment: SLURM_CHECK_TIMEOUT (s, default 420) bounds each
+# Snakemake run (about 5 min on 2 busy cores); SLURM_CHECK_KEEP=1 keeps the work folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 CONFIG=.test/config/slurm.yaml
 RUN=slurm  # the config's `run`
-TIMEOUT=${SLURM_CHECK_TIMEOUT:-330}
+TIMEOUT=${SLURM_CHECK_TIMEOUT:-420}
 START=$SECONDS
 say() { printf '[slurm-check %4ds] %s\n' $((SECONDS - START)) "$*"; }
 fail() {
