@@ -84,7 +84,9 @@ def test_analysis_resources(params_b, expected):
     ("sizer", "expected"),
     [
         # 0.0002 GB float32 -> 0.00026 GB held -> 0 MB + 4000; runtime floors 15 / 30 / 20
-        pytest.param(extraction_resources, {"gpus": 0, "mem_mb": 4000, "runtime": 15}, id="extract"),
+        pytest.param(
+            extraction_resources, {"gpus": 0, "mem_mb": 4000, "runtime": 15}, id="extract"
+        ),
         pytest.param(gradient_resources, {"gpus": 0, "mem_mb": 4000, "runtime": 30}, id="gradient"),
         pytest.param(analysis_resources, {"mem_mb": 4000, "runtime": 20}, id="analysis"),
     ],
