@@ -176,6 +176,58 @@ def _token_gap(tmp: Path) -> None:
     assign_tokens(np.array([[0, 2], [6, 8]]), spans, 0, name="sentence 7 'ab cd ef'")
 
 
+def _nan_saccades(tmp: Path) -> None:
+    from readalike.formats import SaccadeSet, read_saccades, write_saccades
+
+    write_saccades(tmp / "L1.h5", SaccadeSet("L1", 2, "t", True, {"num": [[np.eye(2)]]}))
+    with h5py.File(tmp / "L1.h5", "r+") as f:
+        f["num/article_000/sentence_000"][0, 0] = np.nan
+    read_saccades(tmp / "L1.h5")
+
+
+def _reader_in_two_groups(tmp: Path) -> None:
+    from readalike.formats import ReaderMatrices, SaccadeSet, check_distinct_readers, write_saccades
+
+    paths = {}
+    for group in ("L1", "L2"):
+        readers = {"num": ReaderMatrices([[np.eye(2)[None]]], [[np.array([0])]])}
+        saccades = SaccadeSet("g", 1, "t", True, {"num": [[np.eye(2)]]}, None, ["s07"], readers)
+        saccades.group = group
+        paths[group] = tmp / f"{group}.h5"
+        write_saccades(paths[group], saccades)
+    check_distinct_readers(paths)
+
+
+def _exclude_unknown_reader(tmp: Path) -> None:
+    from readalike.release_fmri import parse_exclude_readers
+
+    parse_exclude_readers([{"group": "L1", "reader": 60}], {("L1", "angular"): 52})
+
+
+def _partial_release(tmp: Path) -> None:
+    manifest = {}
+    for prefix in ("rb_p1", "instr_rb_p1"):
+        for layer in range(3):
+            rel_path = rel.attention_relpath("m", prefix, layer)
+            manifest[rel_path] = "0" * 64
+            if not (prefix == "instr_rb_p1" and layer == 2):
+                (tmp / rel_path).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / rel_path).write_bytes(b"")
+    rel.check_release_layers(
+        tmp, manifest, "m", {"plain": "rb_p1", "instruction": "instr_rb_p1"}, model="toy"
+    )
+
+
+def _archive_short_of_manifest(tmp: Path) -> None:
+    root = tmp / "src" / rb.RELEASE_ROOT
+    root.mkdir(parents=True)
+    (root / "a.txt").write_text("kept")
+    with tarfile.open(tmp / "r.tar.xz", "w:xz") as tar:
+        tar.add(root, arcname=rb.RELEASE_ROOT)
+    sums = "\n".join(f"{'0' * 64}  {name}" for name in ("a.txt", "lima_author_1.pkl")) + "\n"
+    rb.unpack_release_b(tmp / "r.tar.xz", tmp / "out", _file(tmp, "SUMS", sums))
+
+
 # ----------------------------------------------------------------------------- the catalogue
 
 CASES = [
@@ -268,7 +320,7 @@ CASES = [
         _manifest_line(f"{'a' * 64}  ../outside.npy\n"),
         "is not a path inside the release",
     ),
-    case("release-file-altered", _altered_file, "corrupted or altered", one_line=False),
+    case("release-file-altered", _altered_file, "corrupted or altered"),
     case("release-layer-missing", _layer_gap, "rb_p1_layer1.npy is missing"),
     case("archive-absolute-member", _tar_member("/etc/evil"), "leaves the destination"),
     case("archive-dotdot-member", _tar_member("x/../../evil"), "leaves the destination"),
@@ -327,6 +379,17 @@ CASES = [
     ),
     # model plumbing
     case("tokens-word-without-token", _token_gap, "sentence 7 'ab cd ef': word 1 got no token"),
+    # per-reader data (issue 11) and partial releases
+    case("config-run-leaves-results", _config(lambda c: c.update(run="..")), "not a plain name"),
+    case(
+        "saccades-nan-on-read",
+        _nan_saccades,
+        "{tmp}/L1.h5: group L1 measure num article 0 sentence 0",
+    ),
+    case("reader-in-two-groups", _reader_in_two_groups, "reader s07"),
+    case("exclude-readers-unknown", _exclude_unknown_reader, "exclude_readers[0].reader"),
+    case("release-partial-copy", _partial_release, "model toy"),
+    case("study-b-archive-short-of-manifest", _archive_short_of_manifest, "lima_author_1.pkl"),
     # disk space: not bad input, but refused the same way (one line, no file left)
     case(
         "disk-too-small-for-attention",

@@ -62,6 +62,77 @@ COLUMNS = {
         "exceeds_reference_every_layer",
     ],
 }
+TESTS = [
+    "model",
+    "measure",
+    "layer",
+    "test",
+    "group_a",
+    "group_b",
+    "n_a",
+    "n_b",
+    "mean_a",
+    "mean_b",
+    "statistic",
+    "p",
+    "correction",
+    "p_corrected",
+    "holds",
+    "note",
+]
+COLUMNS |= {
+    "reader_resemblance": [
+        "model",
+        "group",
+        "measure",
+        "layer",
+        "reader",
+        "n_pairs",
+        "r2",
+        "r2_heldout",
+        "r2_shuffled",
+    ],
+    "resemblance_tests": TESTS,
+    "resemblance_ci": [
+        "model",
+        "group",
+        "measure",
+        "layer",
+        "r2",
+        "ci_low",
+        "ci_high",
+        "confidence",
+        "n_draws",
+    ],
+    "noise_ceiling": [
+        "group",
+        "measure",
+        "kind",
+        "value",
+        "interval_low",
+        "interval_high",
+        "n_readers",
+        "note",
+    ],
+    "model_comparisons": [
+        "comparison",
+        "model",
+        "model_b",
+        "measure",
+        "group",
+        "depth_quarter",
+        "test",
+        "n",
+        "mean_a",
+        "mean_b",
+        "statistic",
+        "p",
+        "correction",
+        "p_corrected",
+        "holds",
+        "note",
+    ],
+}
 STUDY_B_COLUMNS = {
     "attribution_scores": [
         "model",
@@ -103,6 +174,8 @@ FIGURES = [
     "attribution_heatmap",
     "concept_shares_by_layer_group",
     "verb_relations_by_quarter",
+    "resemblance_ci_by_layer",
+    "reader_resemblance_l2_vs_l1",
 ]
 
 
@@ -187,6 +260,42 @@ def test_default_workflow_tables(demo_run):
 
     summary = _table(run, "replication_summary")
     assert set(summary["fit"]) == {"in_sample", "heldout"}
+
+
+def test_default_workflow_reader_tables(demo_run):
+    run = demo_run / "results" / "demo"
+    models = {"tiny-s": 4, "tiny-m": 6, "tiny-l": 8, "tiny-s-instruct": 4}
+    readers = _table(run, "reader_resemblance")
+    assert (readers["provenance"] == "SYNTHETIC").all()
+    # 24 simulated readers per group, every model, layer and measure
+    assert len(readers) == sum(models.values()) * 2 * 2 * 24
+    assert readers.groupby("group")["reader"].nunique().to_dict() == {"L1": 24, "L2": 24}
+    assert readers["r2"].between(0, 1).all() and (readers["n_pairs"] > 0).all()
+    tests = _table(run, "resemblance_tests")
+    assert set(tests["test"]) == {
+        "welch_t_one_sided",
+        "permutation_mean_difference",
+        "student_t_one_sided_authors",
+        "paired_t_one_sided_above_shuffled",
+    }
+    assert tests["p"].between(0, 1).all() and (tests["p_corrected"] >= tests["p"] - 1e-12).all()
+    welch = tests[tests["test"] == "welch_t_one_sided"]
+    assert len(welch) == sum(models.values()) * 2 and set(welch["group_a"]) == {"L2"}
+    ci = _table(run, "resemblance_ci")
+    assert (ci["ci_low"] <= ci["ci_high"]).all() and (ci["n_draws"] == 1000).all()
+    ceiling = _table(run, "noise_ceiling")
+    assert set(ceiling["kind"]) == {
+        "leave_one_reader_out",
+        "authors_inclusive",
+        "split_half_spearman_brown",
+    }
+    assert len(ceiling) == 2 * 2 * 3
+    # the reader's own noise in the predictor can only inflate the ceiling
+    kinds = ceiling.pivot_table(index=["group", "measure"], columns="kind", values="value")
+    assert (kinds["authors_inclusive"] >= kinds["leave_one_reader_out"]).all()
+    comparisons = _table(run, "model_comparisons")
+    assert set(comparisons["comparison"]) == {"scaling", "tuning"}
+    assert comparisons["depth_quarter"].isin([0, 1, 2, 3]).all()
 
 
 def test_default_workflow_study_b_tables(demo_run):

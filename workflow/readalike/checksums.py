@@ -68,7 +68,8 @@ def verify_files(
 ) -> None:
     """Check that every needed file exists under ``release_dir`` with its manifest hash.
 
-    All files are checked before raising, so one error lists every problem.
+    All files are checked before raising: the log lists every problem, the error's one line
+    the count and the first three.
 
     Raises
     ------
@@ -94,9 +95,12 @@ def verify_files(
                     "the file is corrupted or altered"
                 )
     if problems:
+        for problem in problems:  # every problem in the job's log; the first few on one line
+            logger.error("%s", problem)
+        shown = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
         raise ValueError(
             f"release check failed in {release_dir} ({len(problems)} of {len(relpaths)} "
-            "files):\n" + "\n".join(problems)
+            f"files): {shown}"
         )
     logger.info("verified %d release files in %s", len(relpaths), release_dir)
 

@@ -579,6 +579,9 @@ def reader_resemblance_table(
             "r2_shuffled": r2_shuffled.reshape(-1),
         }
     )
+    # a reader of the group with no matrix of this measure (an fMRI region that excludes
+    # them) is no target: no row rather than a row of NaN
+    table = table[table["n_pairs"] > 0]
     columns = ["group", "measure", "layer", "reader"]
     return table.sort_values(columns, kind="stable").reset_index(drop=True)
 

@@ -1,0 +1,134 @@
+"""Benchmark: per-reader fMRI resemblance of GPT-2 large, batched against one fit per reader.
+
+On the released data (``../shared/release/scaling_finetuning``): GPT-2 large's word-level
+attention (36 layers x 20 heads, plain) against the per-reader fMRI activation of all five
+regions of both reader groups (about 500 reader x region targets), in-sample R^2 of the
+heads plus an intercept over the pairs ``j <= i`` of the sentences a reader has, as the
+authors' ``heads_vs_fmri.py`` fits them.
+
+Both sides start from the project's HDF5 files (converted once, timed apart): the batched
+side is :func:`readalike.study_a.reader_resemblance_table` (in-sample, held out by article
+and the within-sentence shuffle, i.e. three fits per target); the reference is the
+straightforward loop of one ``np.linalg.lstsq`` per reader, region and layer (in-sample
+only). R^2 of both are compared. Peak RSS is the process's.
+
+Usage:
+    python benchmarks/bench_brain_resemblance.py [--release ../shared/release/scaling_finetuning]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow"))
+
+from readalike import formats  # noqa: E402
+from readalike.release import (  # noqa: E402
+    GPT2_LARGE_DIR,
+    HUMAN_MEASURES,
+    load_release_attention,
+    load_release_saccades,
+)
+from readalike.release_fmri import (  # noqa: E402
+    FMRI_REGIONS,
+    fmri_measure,
+    fmri_saccade_set,
+    load_release_fmri,
+)
+from readalike.study_a import (  # noqa: E402
+    load_attention_pairs,
+    load_reader_pairs,
+    reader_resemblance_table,  # noqa: E402
+)
+
+GROUPS = {"L1": "p1", "L2": "p2"}
+EXCLUDE = [
+    {"group": "L1", "reader": 0},
+    {"group": "L1", "reader": 31, "region": "anterior"},
+    {"group": "L2", "reader": 41, "region": "middle"},
+]
+
+
+def convert(release: Path, work: Path) -> tuple[dict[str, Path], list[list[int]]]:
+    lengths = load_release_saccades(release, "p1", "L1", {"num": HUMAN_MEASURES["num"]}).lengths()
+    readers, _ = load_release_fmri(
+        release, GROUPS, {g: lengths for g in GROUPS}, exclude_readers=EXCLUDE
+    )
+    paths = {}
+    for group in GROUPS:
+        paths[group] = work / f"{group}_fmri.h5"
+        formats.write_saccades(
+            paths[group], fmri_saccade_set(readers[group], lengths, group, "release")
+        )
+    return paths, lengths
+
+
+def loop_reference(attention_path: Path, human: dict[str, Path], measures: list[str]):
+    _, pairs, index = load_attention_pairs(attention_path)
+    keys, targets, present = load_reader_pairs(human, measures, index, attention_path)
+    mask = present[:, index.sentence]
+    r2 = np.full((pairs.shape[0], len(keys)), np.nan)
+    for t in range(len(keys)):  # the reference: one least-squares fit per target and layer
+        if not mask[t].any():
+            continue  # a reader excluded from this region: no target
+        y = targets[t, mask[t]]
+        tss = ((y - y.mean()) ** 2).sum()
+        for layer in range(pairs.shape[0]):
+            x = np.column_stack([np.ones(y.size), pairs[layer][:, mask[t]].T.astype(np.float64)])
+            beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+            r2[layer, t] = 1 - ((y - x @ beta) ** 2).sum() / tss
+    return keys, r2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--release", type=Path, default=ROOT.parent / "shared/release/scaling_finetuning"
+    )
+    args = parser.parse_args()
+    measures = [fmri_measure(r) for r in FMRI_REGIONS]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        start = time.perf_counter()
+        human, lengths = convert(args.release, work)
+        attention, _ = load_release_attention(
+            args.release, GPT2_LARGE_DIR, "rb_p1", lengths, "gpt2-large", "plain"
+        )
+        formats.write_attention(work / "gpt2.h5", attention)
+        converted = time.perf_counter() - start
+
+        start = time.perf_counter()
+        table = reader_resemblance_table(work / "gpt2.h5", human, measures, "gpt2-large")
+        fast = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        start = time.perf_counter()
+        keys, ref = loop_reference(work / "gpt2.h5", human, measures)
+        slow = time.perf_counter() - start
+
+    got = table.pivot_table(
+        index="layer", columns=["group", "measure", "reader"], values="r2", dropna=False
+    )
+    got = got.reindex(columns=pd.MultiIndex.from_tuples(keys)).to_numpy()
+    both = ~np.isnan(ref)
+    n_targets = int((~np.isnan(ref)).any(axis=0).sum())
+    print(f"targets: {n_targets} reader x region fits per layer, {ref.shape[0]} layers")
+    print(f"conversion (pickles and .npy -> HDF5, once): {converted:.1f} s")
+    print(f"batched reader_resemblance_table (in-sample, held out, shuffled): {fast:.2f} s")
+    print(f"loop of np.linalg.lstsq per reader, region and layer (in-sample only): {slow:.1f} s")
+    print(f"ratio: {slow / fast:.1f}x")
+    print(f"max |R2 difference|: {np.abs(got[both] - ref[both]).max():.2e}")
+    print(f"peak RSS: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
