@@ -1,10 +1,14 @@
 """Word-level self-attention of causal language models.
 
 For every stimulus sentence, the model reads a prompt (``prefix + " " + sentence``, or the
-bare sentence for the plain condition) after an explicit BOS token. Every layer's attention
-is captured by forward hooks on the attention modules during one forward pass per batch and
-reduced at once to the sentence's whitespace words, so the token-level attention of only one
-layer of one batch exists at any time.
+bare sentence for the plain condition) after the BOS token that :func:`readalike.bos.resolve_bos`
+chooses for the model (the config key ``bos``; none for Qwen-style tokenizers, which have
+none), the same rule Study B uses. Every layer's attention is captured by forward hooks on
+the attention modules during one forward pass per batch and reduced at once to the
+sentence's whitespace words, so the token-level attention of only one layer of one batch
+exists at any time. The attention module of a layer is found per decoder layer (the
+model's list of ``num_hidden_layers`` blocks, e.g. ``model.layers``, ``transformer.h``,
+``gpt_neox.layers``), not by an attribute such as ``layer_idx``, which GPT-Neo lacks.
 
 Sub-word tokens are mapped to words from the tokenizer's character offsets against the
 character spans of the words in the prompt (``word_ids()`` is unreliable for Metaspace
@@ -35,6 +39,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .bos import input_pad_id, resolve_bos
 from .formats import AttentionSet
 from .stimuli import Stimuli
 
@@ -194,7 +199,8 @@ class EncodedSentence:
     Attributes
     ----------
     input_ids
-        ``(n_tokens,)`` int64 token ids, BOS first (exactly once), then the prompt.
+        ``(n_tokens,)`` int64 token ids: the BOS token first (exactly once) when the model
+        has one, then the prompt.
     token_word
         ``(n_tokens,)`` int64 word index of each token, ``-1`` for BOS and prefix tokens.
     n_words
@@ -210,25 +216,36 @@ class EncodedSentence:
         return assignment_matrix(self.token_word, self.n_words)
 
 
+_TOKENIZER_BOS = object()  # word_token_spans' default: the tokenizer's BOS, if it has one
+
+
 def word_token_spans(
-    tokenizer, words: Sequence[str], prefix: str = "", *, name: str | None = None
+    tokenizer,
+    words: Sequence[str],
+    prefix: str = "",
+    *,
+    name: str | None = None,
+    bos_id: int | None = _TOKENIZER_BOS,
 ) -> EncodedSentence:
     """Tokenise a sentence's prompt and map its tokens to the sentence's words.
 
-    The prompt is tokenised as one text without special tokens, then BOS is prepended by
-    hand (whether a tokenizer adds BOS itself depends on how it was loaded). Tokens of the
-    prefix and BOS map to ``-1``.
+    The prompt is tokenised as one text without special tokens, then ``bos_id`` is prepended
+    by hand (whether a tokenizer adds BOS itself depends on how it was loaded); with no BOS
+    nothing is prepended. Tokens of the prefix and BOS map to ``-1``.
 
     Parameters
     ----------
     tokenizer
-        A fast Hugging Face tokenizer with a ``bos_token_id`` (LLaMA-style).
+        A fast Hugging Face tokenizer.
     words
         The sentence's whitespace words, none empty or holding whitespace.
     prefix
         The condition's prefix; ``""`` for the plain condition.
     name
         How to name the sentence in error messages (default: the sentence in quotes).
+    bos_id
+        The token to prepend, ``None`` for none (from :func:`readalike.bos.resolve_bos`);
+        default: the tokenizer's ``bos_token_id`` (none if it has none).
 
     Raises
     ------
@@ -239,14 +256,15 @@ def word_token_spans(
     name = name if name is not None else f"sentence {' '.join(words)!r}"
     if not words or any(not w or w != "".join(w.split()) for w in words):
         raise ValueError(f"{name}: words must be non-empty and hold no whitespace")
-    if tokenizer.bos_token_id is None:
-        raise ValueError(f"tokenizer {type(tokenizer).__name__} has no BOS token")
+    if bos_id is _TOKENIZER_BOS:
+        bos_id = tokenizer.bos_token_id
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     sentence_start = len(prefix) if prefix else 0
     token_word = assign_tokens(enc["offset_mapping"], spans, sentence_start, name=name)
+    first = [] if bos_id is None else [int(bos_id)]
     return EncodedSentence(
-        input_ids=np.array([tokenizer.bos_token_id, *enc["input_ids"]], dtype=np.int64),
-        token_word=np.concatenate([[-1], token_word]).astype(np.int64),
+        input_ids=np.array([*first, *enc["input_ids"]], dtype=np.int64),
+        token_word=np.concatenate([[-1] * len(first), token_word]).astype(np.int64),
         n_words=len(words),
     )
 
@@ -294,18 +312,34 @@ def reduce_to_words(attention: torch.Tensor, assignment: torch.Tensor) -> torch.
 # --------------------------------------------------------------------------------------------
 
 
+def _is_attention(module: torch.nn.Module) -> bool:
+    return type(module).__name__.endswith("Attention")
+
+
 def _attention_modules(model) -> list[torch.nn.Module]:
     """The self-attention module of every layer, in layer order.
 
-    Hugging Face decoder attention modules carry their ``layer_idx``; their forward returns
-    ``(output, attention_weights)``, the weights being ``None`` unless eager attention runs.
+    The decoder layers are the model's first ``ModuleList`` of ``num_hidden_layers`` blocks
+    that each hold a module whose class name ends in ``Attention`` (``model.layers``,
+    ``transformer.h``, ``gpt_neox.layers``, ``model.decoder.layers``, ...); in each, the
+    outermost such module is taken (GPT-Neo's ``GPTNeoAttention`` around its
+    ``GPTNeoSelfAttention``). Attributes like ``layer_idx`` are not relied on: GPT-Neo's
+    modules carry ``layer_id`` instead. The modules' forward returns ``(output,
+    attention_weights, ...)``, the weights being ``None`` unless eager attention runs.
+
+    Returns
+    -------
+    list
+        One module per decoder layer, in layer order; empty if no such list is found.
     """
-    found: dict[int, torch.nn.Module] = {}
-    for _, module in model.named_modules():
-        idx = getattr(module, "layer_idx", None)
-        if isinstance(idx, int) and type(module).__name__.endswith("Attention"):
-            found.setdefault(idx, module)  # the outermost module of a layer
-    return [found[i] for i in sorted(found)]
+    n_layers = model.config.get_text_config().num_hidden_layers
+    for _, blocks in model.named_modules():
+        if not isinstance(blocks, torch.nn.ModuleList) or len(blocks) != n_layers:
+            continue
+        found = [next((m for m in block.modules() if _is_attention(m)), None) for block in blocks]
+        if all(m is not None for m in found):
+            return found
+    return []
 
 
 def _model_name(model) -> str:
@@ -321,6 +355,7 @@ def extract_attention(
     batch_size: int = 8,
     progress: bool = True,
     names: Sequence[str] | None = None,
+    bos: str = "auto",
 ) -> list[np.ndarray]:
     """Word-level attention of every sentence, read after ``prefix``.
 
@@ -343,6 +378,9 @@ def extract_attention(
         Show a tqdm bar over batches.
     names
         Names of the sentences for error messages (default: index and text).
+    bos
+        The model's ``bos`` choice (``auto``, ``none`` or a token's text), resolved by
+        :func:`readalike.bos.resolve_bos` against the tokenizer and ``model.config``.
 
     Returns
     -------
@@ -360,19 +398,24 @@ def extract_attention(
     """
     if names is None:
         names = [f"sentence {i} {' '.join(words)!r}" for i, words in enumerate(sentences)]
+    model_name = _model_name(model)
+    bos_id, _ = resolve_bos(tokenizer, model.config, bos, model_name)
     encoded = [
-        word_token_spans(tokenizer, words, prefix, name=name)
+        word_token_spans(tokenizer, words, prefix, name=name, bos_id=bos_id)
         for words, name in zip(sentences, names, strict=True)
     ]
     modules = _attention_modules(model)
     n_layers = model.config.get_text_config().num_hidden_layers
-    model_name = _model_name(model)
     if len(modules) != n_layers:
         raise RuntimeError(
-            f"{model_name}: found {len(modules)} attention modules with a layer_idx for "
-            f"{n_layers} layers; this architecture is not supported"
+            f"{model_name} ({type(model).__name__}): found no list of {n_layers} decoder "
+            "layers holding an attention module; this architecture is not supported"
         )
-    input_device = model.get_input_embeddings().weight.device
+    embedding = model.get_input_embeddings().weight
+    input_device = embedding.device
+    # padded positions are masked; the id only has to lie inside the embedding (a GPT-NeoX
+    # tokenizer's <|padding|> lies past a small checkpoint's vocabulary)
+    pad = input_pad_id(tokenizer, embedding.shape[0])
     # base_model skips the LM head: (batch, tokens, vocab) logits would be the largest tensor
     backbone = getattr(model, "base_model", model)
 
@@ -398,7 +441,6 @@ def extract_attention(
                 items = [encoded[i] for i in batch]
                 length = max(len(e.input_ids) for e in items)
                 max_words = max(e.n_words for e in items)
-                pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
                 input_ids = torch.full((len(items), length), pad, dtype=torch.long)
                 mask = torch.zeros((len(items), length), dtype=torch.long)
                 assignment = np.zeros((len(items), 1, max_words, length), dtype=np.float32)
@@ -450,17 +492,20 @@ def attention_set(
     batch_size: int = 8,
     progress: bool = True,
     source: str = "",
+    bos: str = "auto",
 ) -> AttentionSet:
     """The word-level attention of every stimulus sentence under one condition, per article.
 
     Flattens the articles, runs :func:`extract_attention` (sentences named by article and
-    sentence in its errors) and regroups the matrices per article.
+    sentence in its errors, ``bos`` passed on) and regroups the matrices per article.
 
     Returns
     -------
     AttentionSet
         ``sentences[a][s]``: ``(n_layers, n_heads, n_words, n_words)`` float16, attrs
-        ``prefix``; write it with :func:`readalike.formats.write_attention`.
+        ``prefix``, ``bos`` (how the BOS token was chosen: ``tokenizer``, ``config``,
+        ``none`` or ``config:<text>``) and ``bos_id`` (``-1`` for none); write it with
+        :func:`readalike.formats.write_attention`.
     """
     flat = [words for article in stimuli for words in article]
     names = [
@@ -469,8 +514,16 @@ def attention_set(
         for s, words in enumerate(article)
     ]
     matrices = extract_attention(
-        model, tokenizer, flat, prefix, batch_size=batch_size, progress=progress, names=names
+        model,
+        tokenizer,
+        flat,
+        prefix,
+        batch_size=batch_size,
+        progress=progress,
+        names=names,
+        bos=bos,
     )
+    bos_id, how = resolve_bos(tokenizer, model.config, bos, _model_name(model))
     grouped, start = [], 0
     for article in stimuli:
         grouped.append(matrices[start : start + len(article)])
@@ -480,7 +533,7 @@ def attention_set(
         condition=condition,
         sentences=grouped,
         source=source,
-        attrs={"prefix": prefix},
+        attrs={"prefix": prefix, "bos": how, "bos_id": -1 if bos_id is None else bos_id},
     )
 
 
@@ -495,6 +548,7 @@ def extract_conditions(
     device: str = "cpu",
     progress: bool = True,
     n_threads: int | None = None,
+    bos: str = "auto",
 ) -> dict[str, AttentionSet]:
     """Load a model once and extract the word-level attention under every condition.
 
@@ -513,6 +567,9 @@ def extract_conditions(
     n_threads
         ``torch.set_num_threads`` for a CPU run (e.g. the rule's ``threads``); ``None`` leaves
         torch's default. Left set afterwards: a workflow script runs one extraction.
+    bos
+        The model's ``bos`` config choice (:func:`readalike.bos.resolve_bos`); the sets'
+        attrs record which rule applied.
 
     Returns
     -------
@@ -523,8 +580,10 @@ def extract_conditions(
     if n_threads is not None:
         torch.set_num_threads(n_threads)
     model, tokenizer = load_causal_lm(model_path, dtype=dtype, device=device)
+    bos_id, how = resolve_bos(tokenizer, model.config, bos, model_name)
+    bos_text = "no BOS" if bos_id is None else f"BOS {bos_id} ({how}) added by hand"
     source = (
-        f"readalike.extraction from {model_path}: eager attention in {dtype}, BOS added by hand, "
+        f"readalike.extraction from {model_path}: eager attention in {dtype}, {bos_text}, "
         "BOS and prefix dropped, query tokens averaged and key tokens summed per word"
     )
     sets = {}
@@ -539,6 +598,7 @@ def extract_conditions(
             batch_size=batch_size,
             progress=progress,
             source=source,
+            bos=bos,
         )
         sets[condition].attrs.update(model_path=str(model_path), dtype=str(dtype))
         logger.info("%s: %s condition extracted", model_name, condition)

@@ -230,6 +230,7 @@ def extraction_params(wildcards):
         "location": model_location(wildcards.model),
         "dtype": model["dtype"],
         "device": model["device"],
+        "bos": model["bos"],
     }
 
 
@@ -337,6 +338,7 @@ def study_b_targets():
     elif STUDY_B_PAIRS:
         tables = [
             "attribution_scores",
+            "attribution_faults",
             "instruction_focus",
             "ffn_concepts",
             "concept_shift",
@@ -377,6 +379,7 @@ def study_b_model_params(wildcards):
         "location": model_location(wildcards.model),
         "dtype": "float32",
         "device": model["device"],
+        "bos": model["bos"],
     }
 
 
@@ -413,6 +416,10 @@ def study_b_checkpoints(wildcards):
 
 def attribution_score_tables(wildcards):
     return [f"{OUT}/tables/attribution_scores/{m}.tsv" for m in STUDY_B_MODELS]
+
+
+def attribution_fault_tables(wildcards):
+    return [f"{OUT}/tables/attribution_faults/{m}.tsv" for m in STUDY_B_MODELS]
 
 
 def study_b_figure_table(wildcards):

@@ -27,7 +27,8 @@ if STUDY_B_PAIRS:
             prompts=STUDY_B.get("prompts", []),
             checked=f"{OUT}/study_b/tokenizers_checked.tsv",
         output:
-            f"{OUT}/study_b/attribution/{{model}}.h5",
+            attribution=f"{OUT}/study_b/attribution/{{model}}.h5",
+            faults=temp(f"{OUT}/tables/attribution_faults/{{model}}.tsv"),
         log:
             f"{LOGS}/attribution_{{model}}.log",
         conda:
@@ -41,6 +42,7 @@ if STUDY_B_PAIRS:
             model=study_b_model_params,
             max_new_tokens=STUDY_B["max_new_tokens"],
             chunk_size=STUDY_B["chunk_size"],
+            synthetic=SYNTHETIC,
         script:
             "../scripts/attribution.py"
 
@@ -70,6 +72,24 @@ if STUDY_B_PAIRS:
             ),
         log:
             f"{LOGS}/gather_attribution_scores.log",
+        conda:
+            CPU_ENV
+        script:
+            "../scripts/gather_tables.py"
+
+    # prompts an attribution job skipped (instruction not locatable), all models
+    rule gather_attribution_faults:
+        input:
+            attribution_fault_tables,
+        output:
+            report(
+                f"{OUT}/attribution_faults.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "attribution_faults"},
+            ),
+        log:
+            f"{LOGS}/gather_attribution_faults.log",
         conda:
             CPU_ENV
         script:

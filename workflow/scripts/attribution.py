@@ -1,16 +1,22 @@
-"""Greedy responses and gradient x input attribution of one model over all prompts."""
+"""Greedy responses and gradient x input attribution of one model over all prompts.
+
+Prompts whose instruction cannot be located in the model's tokens are skipped and listed in
+the faults table (readalike.study_b.attribution_faults_table).
+"""
 
 import logging
 import os
 
 from readalike.formats import write_attribution
 from readalike.joblog import send_to_log
-from readalike.study_b import attribution_run
+from readalike.outputs import write_tsv
+from readalike.study_b import attribution_faults_table, attribution_run
 
 send_to_log(snakemake.log[0])
 # the GPUs the scheduler gave this job (.ci/slurm_check.sh checks that there are some)
 logging.info("CUDA_VISIBLE_DEVICES=%s", os.environ.get("CUDA_VISIBLE_DEVICES", "(unset)"))
 model = snakemake.params.model
+faults = []
 records = attribution_run(
     model["location"],
     snakemake.input.prompts,
@@ -20,5 +26,8 @@ records = attribution_run(
     dtype=model["dtype"],
     device=model["device"],
     n_threads=snakemake.threads,
+    bos=model["bos"],
+    faults=faults,
 )
-write_attribution(snakemake.output[0], records)
+write_attribution(snakemake.output.attribution, records)
+write_tsv(attribution_faults_table(faults), snakemake.output.faults, snakemake.params.synthetic)

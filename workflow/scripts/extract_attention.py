@@ -21,6 +21,7 @@ attention_sets = extract_conditions(
     dtype=model["dtype"],
     device=model["device"],
     n_threads=snakemake.threads,
+    bos=model["bos"],
 )
 for condition, target in zip(snakemake.params.conditions, snakemake.output, strict=True):
     write_attention(target, attention_sets[condition])
