@@ -66,14 +66,15 @@ def test_gradient_resources(params_b, expected):
 @pytest.mark.parametrize(
     ("params_b", "expected"),
     [
-        # float32 on a CPU, +10 %: 28 -> 30.8 GB; 30.8*1024+4000 = 35539.2; 20+3*7 = 41 min
-        pytest.param(7, {"mem_mb": 35539, "runtime": 41}, id="7B"),
-        # 52 -> 57.2 GB; 57.2*1024+4000 = 62572.8; 20+39 = 59
-        pytest.param(13, {"mem_mb": 62572, "runtime": 59}, id="13B"),
-        # 120 -> 132 GB; 132*1024+4000 = 139168; 20+90 = 110
-        pytest.param(30, {"mem_mb": 139168, "runtime": 110}, id="30B"),
-        # 260 -> 286 GB; 286*1024+4000 = 296864; 20+195 = 215
-        pytest.param(65, {"mem_mb": 296864, "runtime": 215}, id="65B"),
+        # one layer at a time: 28 GB * (3/32 + 1/16) = 4.375 -> 4.8125 GB held;
+        # 4.8125*1024+4000 = 8928; 20+21 = 41
+        pytest.param(7, {"mem_mb": 8928, "runtime": 41}, id="7B"),
+        # 52*0.15625 = 8.125 -> 8.9375 GB; 9152+4000 = 13152; 20+39 = 59
+        pytest.param(13, {"mem_mb": 13152, "runtime": 59}, id="13B"),
+        # 120*0.15625 = 18.75 -> 20.625 GB; 21120+4000 = 25120; 20+90 = 110
+        pytest.param(30, {"mem_mb": 25120, "runtime": 110}, id="30B"),
+        # 260*0.15625 = 40.625 -> 44.6875 GB; 45760+4000 = 49760; 20+195 = 215
+        pytest.param(65, {"mem_mb": 49760, "runtime": 215}, id="65B"),
     ],
 )
 def test_analysis_resources(params_b, expected):

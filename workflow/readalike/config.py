@@ -336,14 +336,16 @@ def gradient_resources(model: Mapping[str, Any], *, force_gpu: bool = False) -> 
 def analysis_resources(model: Mapping[str, Any]) -> dict[str, int]:
     """Memory (MB) and runtime (min) of a model's Study B weight analyses on a CPU.
 
-    ``ffn_concepts`` and ``head_pairs`` load the whole model in float32 on the CPU (4 GB
-    per billion parameters) and then work on one layer's matrices at a time: the
-    feed-forward PCA and the per-head projections of the vocabulary hold a few copies of
-    one layer's largest matrix, under 10 % of the weights from 7B up (a 65B layer's
-    down-projection is 0.7 GB in float32), so memory is the weights plus 10 % plus 4 GB.
-    Runtime: reading the float32 weights (about 10 s per billion parameters from a
-    parallel file system) and one PCA per layer: 20 min plus 3 min per billion
-    parameters, an estimate, not measured. No GPU: the profile runs them in ``cpu``.
+    ``ffn_concepts`` and ``head_pairs`` read the weights they need straight from the
+    checkpoint's safetensors shards, one tensor at a time
+    (:func:`readalike.architectures.open_checkpoint`), never the whole model. They hold a
+    few copies of one layer's largest matrices (three copies of a layer, at most 1/32 of
+    the weights from 7B up) and the embedding matrices with the vocabulary's projection
+    (taken as 1/16 of the weights): ``4 GB * params_b * (3/32 + 1/16)`` in float32, plus
+    10 % and 4 GB for the interpreter and the tokenizer. Runtime: reading the float32
+    weights (about 10 s per billion parameters from a parallel file system) and one PCA per
+    layer: 20 min plus 3 min per billion parameters, an estimate, not measured. No GPU:
+    the profile runs them in ``cpu``.
 
     Returns
     -------
@@ -353,7 +355,7 @@ def analysis_resources(model: Mapping[str, Any]) -> dict[str, int]:
     """
     params_b = float(model["params_b"])
     runtime = int(max(10, 20 + 3 * params_b))
-    return _job_size(model, params_b * 4, 0.1, runtime, gpu_job=False)
+    return _job_size(model, params_b * 4 * (3 / 32 + 1 / 16), 0.1, runtime, gpu_job=False)
 
 
 def is_synthetic(cfg: Mapping[str, Any]) -> bool:
