@@ -32,6 +32,7 @@ from readalike.attribution import (
     encode_prompt,
     format_prompt,
     generate_response,
+    generate_responses,
 )
 from readalike.instruction_focus import (
     discretise,
@@ -397,6 +398,40 @@ def test_generate_response_is_greedy(tokenizer):
     n = len(gen.prompt_ids)
     predicted = logits[n : n + len(gen.response_ids)].argmax(-1).tolist()
     assert predicted == gen.response_ids
+
+
+@pytest.mark.parametrize("batch_size", [pytest.param(b, id=f"batch-{b}") for b in (2, 8)])
+def test_generate_responses_equal_one_prompt_at_a_time(tokenizer, batch_size):
+    # prompts of different lengths, so the batch is left-padded; EOS kept out of reach for
+    # one model and reachable for another (answers that end early pad their rows)
+    prompts = [
+        format_prompt("Rewrite the text.", "Hello there."),
+        format_prompt("Summarise it."),
+        format_prompt("Keep it short!", "Hello there friend. a story."),
+        "Hello",
+        format_prompt("Rewrite the text. Keep it short!\nSummarise it.", "a story."),
+    ]
+    for seed, eos in ((5, len(tokenizer) - 1), (7, None)):
+        model = tiny_model(vocab_size=len(tokenizer), seed=seed)
+        if eos is not None:
+            model.generation_config.eos_token_id = eos
+        one = [generate_response(model, tokenizer, p, max_new_tokens=8) for p in prompts]
+        batched = generate_responses(model, tokenizer, prompts, 8, batch_size=batch_size)
+        assert batched == one
+        assert len({len(g.prompt_ids) for g in batched}) > 1  # padding was exercised
+
+
+def test_generate_responses_names_an_empty_response(tokenizer):
+    model = tiny_model(vocab_size=len(tokenizer), seed=5)
+    prompt = format_prompt("Summarise it.")
+    ids = [BOS, *tokenizer(prompt, add_special_tokens=False)["input_ids"]]
+    with torch.no_grad():
+        first = int(model(torch.tensor([ids])).logits[0, -1].argmax())
+    model.generation_config.eos_token_id = first
+    with pytest.raises(ValueError, match="lima_author_7: the model generated an empty response"):
+        generate_responses(
+            model, tokenizer, ["Hello", prompt], 4, prompt_ids=["other", "lima_author_7"]
+        )
 
 
 def test_empty_response_names_the_prompt(tokenizer):

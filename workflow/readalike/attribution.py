@@ -218,6 +218,91 @@ def generate_response(
     return Generation(prompt_ids=prompt_ids, response_ids=response, response_text=text)
 
 
+def generate_responses(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    max_new_tokens: int,
+    prompt_ids: Sequence[str] | None = None,
+    bos_token_id: int | None = None,
+    batch_size: int = 32,
+) -> list[Generation]:
+    """Answer many prompts greedily in batches: :func:`generate_response` for each, batched.
+
+    The prompts of a batch are padded on the left, with an attention mask, so that every
+    prompt ends where generation starts; ``transformers`` derives position ids from the
+    mask, so a padded prompt sees the positions it sees alone. One decoding step serves the
+    whole batch, which on a CPU costs little more than one prompt's step: the per-step
+    overhead of ``generate`` and of the model's Python code is paid once per batch instead
+    of once per prompt. A finished answer is padded until the batch ends; everything from
+    its first EOS on is dropped, as in :func:`generate_response`. Padding changes the shapes
+    of the matrix products, so logits can differ from the one-prompt run in the last bits;
+    a greedy choice flips only where two tokens tie to that precision (tested equal on
+    small models, and checked by ``benchmarks/bench_attribution.py``).
+
+    Parameters
+    ----------
+    prompts
+        Prompt texts, e.g. from :func:`format_prompt`.
+    max_new_tokens
+        Upper bound on each response's length in tokens.
+    prompt_ids
+        Names of the prompts, for errors; default their positions.
+    bos_token_id
+        As in :func:`generate_response`.
+    batch_size
+        Prompts per ``generate`` call; memory grows with it.
+
+    Returns
+    -------
+    list of Generation
+        One per prompt, in order, equal to :func:`generate_response`'s.
+
+    Raises
+    ------
+    ValueError
+        If a response is empty, naming its prompt.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    names = [f"<prompt {i}>" for i in range(len(prompts))] if prompt_ids is None else prompt_ids
+    device = model.get_input_embeddings().weight.device
+    bos = _bos_id(model, bos_token_id)
+    eos = _eos_ids(model, tokenizer)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos), 0)
+    encoded = [encode_prompt(tokenizer, prompt) for prompt in prompts]
+    model.eval()
+    out: list[Generation] = []
+    for start in range(0, len(encoded), batch_size):
+        batch = [bos + ids for ids in encoded[start : start + batch_size]]
+        width = max(len(ids) for ids in batch)
+        input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, ids in enumerate(batch):
+            input_ids[row, width - len(ids) :] = torch.tensor(ids)
+            mask[row, width - len(ids) :] = 1
+        with torch.inference_mode():
+            generated = model.generate(
+                input_ids.to(device),
+                attention_mask=mask.to(device),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                num_beams=1,
+                eos_token_id=sorted(eos) or None,
+                pad_token_id=pad,
+            )
+        for row, response in enumerate(generated[:, width:].tolist()):
+            i = start + row
+            cut = next((k for k, tok in enumerate(response) if tok in eos), len(response))
+            if cut == 0:
+                raise ValueError(f"{names[i]}: the model generated an empty response")
+            response = response[:cut]
+            text = tokenizer.decode(response, skip_special_tokens=True)
+            out.append(Generation(prompt_ids=encoded[i], response_ids=response, response_text=text))
+    logger.debug("generated %d responses in batches of %d", len(out), batch_size)
+    return out
+
+
 # --------------------------------------------------------------------------- attribution
 
 
