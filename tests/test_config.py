@@ -317,3 +317,94 @@ def test_config_values_override_the_formula():
 def test_float32_large_model_counts_four_bytes():
     # 30B in float32: 120 GB -> 156 GB -> 3 GPUs
     assert extraction_resources({"params_b": 30, "dtype": "float32"})["gpus"] == 3
+
+
+# ------------------------------------------------------------------ issue 12: provenance,
+# the saccade rule, zoo architectures
+
+
+@pytest.mark.parametrize(
+    ("reading", "models", "expected"),
+    [
+        pytest.param({"source": "fixations"}, [{"path": "p"}], False, id="real"),
+        pytest.param(
+            {"source": "fixations"}, [{"path": "p", "synthetic": True}], True, id="toy-path"
+        ),
+        pytest.param(
+            {"source": "fixations"},
+            [{"hub_id": "a/b"}, {"hub_id": "c/d", "synthetic": True}],
+            True,
+            id="one-toy-hub-model",
+        ),
+        pytest.param(
+            {"source": "fixations", "synthetic": True}, [{"path": "p"}], True, id="made-fixations"
+        ),
+        pytest.param(
+            {"source": "release", "synthetic": False}, [{"release": {}}], False, id="release"
+        ),
+        pytest.param(
+            {"source": "release"}, [{"zoo": {}, "synthetic": False}], True, id="zoo-always"
+        ),
+        pytest.param(
+            {"source": "simulated", "synthetic": False}, [{"path": "p"}], True, id="sim-always"
+        ),
+    ],
+)
+def test_is_synthetic_keys(reading, models, expected):
+    assert is_synthetic({"reading": reading, "models": models}) is expected
+
+
+def test_synthetic_keys_default_false_and_pass_the_schema(demo, tmp_path):
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "fix.csv").write_text("subject,group,article,sentence,word,duration\n")
+    (tmp_path / "stimuli.txt").write_text("a b\n", encoding="utf-8")
+    cfg = {
+        "run": "r",
+        "stimuli": "stimuli.txt",
+        "reading": {"source": "fixations", "fixations": "fix.csv", "groups": {"L1": {}}},
+        "models": [_hub_model(path="ckpt")],
+    }
+    checked = check_config(cfg, tmp_path)
+    assert checked["reading"]["synthetic"] is False
+    assert checked["models"][0]["synthetic"] is False
+    assert not is_synthetic(checked)
+    cfg["models"][0]["synthetic"] = True
+    assert is_synthetic(check_config(cfg, tmp_path))
+
+
+def test_saccade_rule_defaults_keep_todays_rule(demo):
+    checked = check_config(demo, REPO)
+    assert checked["reading"]["saccades"] == {
+        "duration": "both",
+        "refixations": "diagonal",
+        "pairs": "lower_with_diagonal",
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("duration", "sum"), ("refixations", "dropped"), ("pairs", "upper")],
+)
+def test_unknown_saccade_rule_names_the_key(demo, key, value):
+    demo["reading"]["saccades"] = {key: value}
+    with pytest.raises(ConfigError, match=rf"config\.reading\.saccades\.{key}: '{value}'"):
+        check_config(demo, REPO)
+
+
+def test_zoo_architecture_default_and_choices(demo):
+    checked = check_config(demo, REPO)
+    trained = [m for m in checked["models"] if "zoo" in m and "tune_from" not in m["zoo"]]
+    assert trained and all(m["zoo"]["architecture"] == "llama" for m in trained)
+    tuned = [m for m in checked["models"] if "tune_from" in m.get("zoo", {})]
+    assert tuned and all("architecture" not in m["zoo"] for m in tuned)
+    demo["models"][0]["zoo"]["architecture"] = "qwen2"
+    assert check_config(demo, REPO)["models"][0]["zoo"]["architecture"] == "qwen2"
+    demo["models"][0]["zoo"]["architecture"] = "mamba"
+    with pytest.raises(ConfigError, match=r"config\.models\[0\]\.zoo\.architecture: 'mamba'"):
+        check_config(demo, REPO)
+
+
+def test_tuned_zoo_model_keeps_its_base_architecture(demo):
+    demo["models"][3]["zoo"]["architecture"] = "gpt2"
+    with pytest.raises(ConfigError, match=r"config\.models\[3\]\.zoo: architecture not used"):
+        check_config(demo, REPO)

@@ -375,3 +375,112 @@ def test_index_outside_stimuli_without_file():
 def test_unknown_group(fixation_file):
     with pytest.raises(ValueError, match=r"no reader group 'L3' .*groups found: L1, L2"):
         saccade_matrices(read_fixations(fixation_file), LENGTHS, "L3", "hand", False)
+
+
+# ------------------------------------------------------------------ the saccade rule
+# Sentence 0 again: A 0(200) 1(250) 1(150) 2(300); B 0(180) 2(220) 1(200); 2 readers.
+# Sentence 1 has no refixation, so only the duration choice changes it.
+_NUM_0_NO_DIAGONAL = [[0.0, 0.5, 0.5], [0.0, 0.0, 0.5], [0.0, 0.5, 0.0]]
+
+
+@pytest.mark.parametrize(
+    ("rule", "num_0", "dur_0", "dur_1"),
+    [
+        pytest.param({}, NUM_0, DUR_0, DUR_1, id="defaults-both-diagonal-with-diagonal"),
+        # left: A 0->1 200, 1->1 250, 1->2 150; B 0->2 180, 2->1 220; halved.
+        # sentence 1: A 0->1 210, 1->3 190, 3->2 260, 2->3 240;
+        #             B 0->1 200, 1->2 200 + 300, 2->3 200, 3->1 200.
+        pytest.param(
+            {"duration": "left"},
+            NUM_0,
+            [[0.0, 100.0, 90.0], [0.0, 125.0, 75.0], [0.0, 110.0, 0.0]],
+            [[0, 205, 0, 0], [0, 0, 250, 95], [0, 0, 0, 220], [0, 100, 130, 0]],
+            id="left",
+        ),
+        # landed: A 0->1 250, 1->1 150, 1->2 300; B 0->2 220, 2->1 200; halved.
+        # sentence 1: A 0->1 190, 1->3 260, 3->2 240, 2->3 100;
+        #             B 0->1 200, 1->2 200 + 100, 2->3 200, 3->1 300.
+        pytest.param(
+            {"duration": "landed"},
+            NUM_0,
+            [[0.0, 125.0, 110.0], [0.0, 75.0, 150.0], [0.0, 100.0, 0.0]],
+            [[0, 195, 0, 0], [0, 0, 150, 130], [0, 0, 0, 150], [0, 150, 120, 0]],
+            id="landed",
+        ),
+        # merged: A's two fixations on word 1 become one of 400 ms: A 0->1 200+400,
+        # 1->2 400+300; B 0->2 400, 2->1 420; halved.
+        pytest.param(
+            {"refixations": "merged"},
+            _NUM_0_NO_DIAGONAL,
+            [[0.0, 300.0, 200.0], [0.0, 0.0, 350.0], [0.0, 210.0, 0.0]],
+            DUR_1,
+            id="merged",
+        ),
+        # merged and landed: A 0->1 400, 1->2 300; B 0->2 220, 2->1 200; halved.
+        pytest.param(
+            {"refixations": "merged", "duration": "landed"},
+            _NUM_0_NO_DIAGONAL,
+            [[0.0, 200.0, 110.0], [0.0, 0.0, 150.0], [0.0, 100.0, 0.0]],
+            [[0, 195, 0, 0], [0, 0, 150, 130], [0, 0, 0, 150], [0, 150, 120, 0]],
+            id="merged-landed",
+        ),
+        # strict lower: A's 1->1 is dropped, its fixations stay apart: 1->2 is 150+300.
+        pytest.param(
+            {"pairs": "strict_lower"},
+            _NUM_0_NO_DIAGONAL,
+            [[0.0, 225.0, 200.0], [0.0, 0.0, 225.0], [0.0, 210.0, 0.0]],
+            DUR_1,
+            id="strict-lower",
+        ),
+    ],
+)
+def test_saccade_rule_by_hand(fixation_file, rule, num_0, dur_0, dur_1):
+    table = read_fixations(fixation_file)
+    saccades = saccade_matrices(table, LENGTHS, "L1", "hand", False, **rule)
+    np.testing.assert_allclose(saccades.measures["num"][0][0], num_0)
+    np.testing.assert_allclose(saccades.measures["dur"][0][0], dur_0)
+    np.testing.assert_allclose(saccades.measures["num"][0][1], NUM_1)
+    np.testing.assert_allclose(saccades.measures["dur"][0][1], dur_1)
+    # the same readers whatever the rule, and the means are the readers' matrices averaged
+    assert saccades.readers_per_sentence == [[2, 2]]
+    for measure in ("num", "dur"):
+        readers = saccades.reader_measures[measure].matrices[0]
+        for s in range(2):
+            np.testing.assert_allclose(readers[s].mean(0), saccades.measures[measure][0][s])
+
+
+def test_left_plus_landed_is_both(fixation_file):
+    table = read_fixations(fixation_file)
+    sets = {
+        d: saccade_matrices(table, LENGTHS, "L1", "h", False, duration=d)
+        for d in ("both", "left", "landed")
+    }
+    for s in range(2):
+        np.testing.assert_allclose(
+            sets["left"].measures["dur"][0][s] + sets["landed"].measures["dur"][0][s],
+            sets["both"].measures["dur"][0][s],
+        )
+
+
+def test_merged_reader_with_only_a_refixation_keeps_a_zero_matrix(tmp_path):
+    # C fixates word 0 twice in sentence 0: C read it (two fixations), but merged, C made
+    # no saccade there: a zero matrix that still counts in the denominator.
+    rows = ROWS + [("C", "L1", 0, 0, 0, 100), ("C", "L1", 0, 0, 0, 100)]
+    table = read_fixations(write_csv(tmp_path / "f.csv", rows))
+    saccades = saccade_matrices(table, LENGTHS, "L1", "hand", False, refixations="merged")
+    assert saccades.readers_per_sentence == [[3, 2]]
+    np.testing.assert_allclose(saccades.measures["num"][0][0], np.array(_NUM_0_NO_DIAGONAL) * 2 / 3)
+    np.testing.assert_array_equal(saccades.reader_measures["num"].matrices[0][0][2], 0.0)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        pytest.param({"duration": "sum"}, r"reading\.saccades\.duration: 'sum' is not one of"),
+        pytest.param({"refixations": "x"}, r"reading\.saccades\.refixations: 'x'"),
+        pytest.param({"pairs": "upper"}, r"reading\.saccades\.pairs: 'upper'"),
+    ],
+)
+def test_unknown_saccade_rule(fixation_file, rule, message):
+    with pytest.raises(ValueError, match=message):
+        saccade_matrices(read_fixations(fixation_file), LENGTHS, "L1", "hand", False, **rule)

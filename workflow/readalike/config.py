@@ -30,7 +30,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 MODEL_DEFAULTS: dict[str, Any] = {
     "dtype_small": "float32",  # under SMALL_MODEL_B billion parameters (CPU, demo zoo)
     "dtype_large": "bfloat16",
-    "zoo_train": {"lr": 3e-3, "batch_size": 16, "max_len": 64},
+    "zoo_train": {"lr": 3e-3, "batch_size": 16, "max_len": 64, "architecture": "llama"},
     "zoo_tune": {"lr": 1e-3, "batch_size": 8, "max_len": 256},
 }
 #: Models under this many billion parameters run on a CPU in float32.
@@ -251,7 +251,7 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
 
 def _check_zoo_model(spec: Mapping[str, Any], where: str) -> None:
     """A zoo model is trained from scratch (architecture given) or tuned (``tune_from``)."""
-    given = [k for k in ZOO_ARCHITECTURE if k in spec]
+    given = [k for k in (*ZOO_ARCHITECTURE, "architecture") if k in spec]
     if "tune_from" in spec:
         if given:
             raise ConfigError(
@@ -359,8 +359,18 @@ def analysis_resources(model: Mapping[str, Any]) -> dict[str, int]:
 
 
 def is_synthetic(cfg: Mapping[str, Any]) -> bool:
-    """A run rests on simulated readers or toy models: every output says SYNTHETIC."""
-    return cfg["reading"]["source"] == "simulated" or any("zoo" in m for m in cfg["models"])
+    """Whether a run rests on made-up data, so that every output says SYNTHETIC.
+
+    The rule: a run is synthetic if any model or the reading source is. A model is
+    synthetic when it is a demo zoo model (always) or its entry says ``synthetic: true``
+    (a toy or random checkpoint given by ``path`` or ``hub_id``); the reading source is
+    when it is ``simulated`` (always) or ``reading.synthetic`` is true (generated
+    fixations given as a CSV). Released data are real unless a key says otherwise.
+    """
+    reading = cfg["reading"]
+    if reading["source"] == "simulated" or reading.get("synthetic", False):
+        return True
+    return any("zoo" in m or m.get("synthetic", False) for m in cfg["models"])
 
 
 def extraction_resources(model: Mapping[str, Any], *, force_gpu: bool = False) -> dict[str, int]:

@@ -29,11 +29,26 @@ Saccade matrices
 ----------------
 For one sentence of ``n`` words and one reader group, ``num[i, j]`` is the mean over the
 group's readers who read that sentence of the number of saccades from word ``i`` to word
-``j`` (a refixation of word ``i`` counts on the diagonal), and ``dur[i, j]`` is the same
-mean with every saccade weighted by the summed duration (ms) of the two fixations it
-joins, the fixation left and the fixation landed on. The summed duration follows the
-authors' code for arXiv 2310.19084, which weights each saccade this way; it makes ``dur``
-a time-on-transition measure rather than a count.
+``j``, and ``dur[i, j]`` is the same mean with every saccade weighted by a duration (ms).
+Three choices make the rule (:data:`SACCADE_RULES`, config ``reading.saccades``):
+
+``duration``
+    ``both`` (the default): the summed duration of the two fixations a saccade joins, the
+    fixation left and the fixation landed on; ``left``: the fixation left; ``landed``: the
+    fixation landed on. ``both`` makes ``dur / num`` about two fixations per saccade; the
+    released group means of arXiv 2310.19084 hold about one (232 ms L1, 245 ms L2, see
+    :func:`readalike.release.saccade_duration_checks`), which a single-fixation rule gives.
+``refixations``
+    ``diagonal`` (the default): consecutive fixations on one word are a saccade ``i -> i``
+    on the diagonal; ``merged``: they are first merged into one fixation (durations
+    summed), so no saccade stays within a word. The released means have a diagonal.
+``pairs``
+    ``lower_with_diagonal`` (the default): every saccade is counted (the analyses read the
+    pairs ``j <= i``); ``strict_lower``: saccades within a word (``i -> i``) are dropped
+    after the refixation rule, so the diagonal is zero, as with the strict lower triangle
+    ``j < i`` of the authors' later scripts.
+
+The defaults reproduce the matrices this project made before the choices existed.
 
 Each reader's own matrices (the same counts and weights, not divided) are kept beside
 the means: ``reader_measures[measure].matrices[a][s]`` holds one ``(n, n)`` matrix per
@@ -42,7 +57,9 @@ reader who read the sentence, and the mean is their sum divided by their number.
 Who read a sentence
 -------------------
 A reader read a sentence when they made at least one saccade in it, i.e. had at least
-two fixations there. A reader with a single fixation in a sentence made no saccade
+two fixations there (counted before refixations are merged or the diagonal dropped, so
+that the denominators do not depend on the saccade rule; such a reader may then hold a
+zero matrix). A reader with a single fixation in a sentence made no saccade
 there: they have no matrix for it and are not in that sentence's denominator (counting
 them would add a zero matrix and dilute the mean towards zero for no observed
 behaviour). A reader with no saccade in any sentence is refused.
@@ -65,6 +82,12 @@ log = logging.getLogger(__name__)
 FIXATION_COLUMNS = ("subject", "group", "article", "sentence", "word", "duration")
 #: The measures of a saccade set made by :func:`saccade_matrices`.
 MEASURES = ("num", "dur")
+#: The saccade rule's choices (module docstring), the first of each the default.
+SACCADE_RULES = {
+    "duration": ("both", "left", "landed"),
+    "refixations": ("diagonal", "merged"),
+    "pairs": ("lower_with_diagonal", "strict_lower"),
+}
 
 _INDEX_COLUMNS = ("article", "sentence", "word")
 
@@ -220,6 +243,10 @@ def saccade_matrices(
     group: str,
     source: str,
     synthetic: bool,
+    *,
+    duration: str = "both",
+    refixations: str = "diagonal",
+    pairs: str = "lower_with_diagonal",
 ) -> SaccadeSet:
     """Group-mean and per-reader saccade matrices ``num`` and ``dur`` of one reader group.
 
@@ -239,14 +266,17 @@ def saccade_matrices(
         Free text stored with the set: where the fixations came from.
     synthetic
         Whether the readers were simulated.
+    duration, refixations, pairs
+        The saccade rule (module docstring, :data:`SACCADE_RULES`); the defaults sum both
+        fixations' durations, put refixations on the diagonal and keep every saccade.
 
     Returns
     -------
     SaccadeSet
         ``measures["num"][a][s]`` and ``measures["dur"][a][s]``: ``(n_words, n_words)``
         float64; ``num[i, j]`` = mean saccades from word ``i`` to word ``j`` per reader of
-        that sentence, ``dur[i, j]`` = the same with each saccade weighted by the summed
-        duration in ms of the fixation left and the fixation landed on.
+        that sentence, ``dur[i, j]`` = the same with each saccade weighted by its duration
+        in ms (the ``duration`` rule).
         ``readers_per_sentence[a][s]`` = readers of the group who read that sentence (two
         fixations or more there, see the module docstring; a sentence nobody read holds
         zeros and 0, with a logged warning); ``n_readers`` = readers of the group;
@@ -258,11 +288,17 @@ def saccade_matrices(
     Raises
     ------
     ValueError
-        If ``group`` is not in the data (the message lists the groups found), a subject
-        also appears in another group, a reader of the group made no saccade in any
-        sentence, or a fixation lies outside the stimuli (the message names the file and
-        line, the subject, article, sentence and word).
+        If a rule choice is unknown, ``group`` is not in the data (the message lists the
+        groups found), a subject also appears in another group, a reader of the group made
+        no saccade in any sentence, or a fixation lies outside the stimuli (the message
+        names the file and line, the subject, article, sentence and word).
     """
+    for key, value in (("duration", duration), ("refixations", refixations), ("pairs", pairs)):
+        if value not in SACCADE_RULES[key]:
+            raise ValueError(
+                f"reading.saccades.{key}: {value!r} is not one of {', '.join(SACCADE_RULES[key])}"
+            )
+    duration_rule = duration  # the name is reused for the fixation durations below
     found = sorted(pd.unique(fixations["group"].astype(str)))
     if group not in found:
         raise ValueError(
@@ -290,10 +326,22 @@ def saccade_matrices(
     order = np.lexsort((np.arange(flat.size), flat, subject))
     subject, flat, word, duration = subject[order], flat[order], word[order], duration[order]
     same = (subject[1:] == subject[:-1]) & (flat[1:] == flat[:-1])
+    # who read which sentence: from the fixations as recorded, whatever the saccade rule
+    read_sentence_of, read_subject_of = flat[:-1][same], subject[:-1][same]
+    if refixations == "merged":
+        # a run of fixations of one reader on one word becomes one fixation, durations summed
+        starts = np.concatenate([[True], ~(same & (word[1:] == word[:-1]))])
+        run = np.cumsum(starts) - 1
+        duration = np.bincount(run, weights=duration, minlength=int(starts.sum()))
+        subject, flat, word = subject[starts], flat[starts], word[starts]
+        same = (subject[1:] == subject[:-1]) & (flat[1:] == flat[:-1])
+    if pairs == "strict_lower":
+        same = same & (word[1:] != word[:-1])
     from_word, to_word = word[:-1][same], word[1:][same]
     saccade_sentence = flat[:-1][same]
     saccade_subject = subject[:-1][same]
-    saccade_duration = (duration[:-1] + duration[1:])[same]
+    left, landed = duration[:-1][same], duration[1:][same]
+    saccade_duration = {"both": left + landed, "left": left, "landed": landed}[duration_rule]
 
     # All matrices live in one flat vector: sentence k's block starts at first_cell[k]
     # and cell (i, j) sits at i * n + j inside it, so one bincount fills every sentence.
@@ -311,7 +359,7 @@ def saccade_matrices(
     reader_ids = sorted(str(s) for s in subjects)
     rank = np.argsort(np.argsort(np.asarray([str(s) for s in subjects]), kind="stable"))
     n_sentences_total = n_words.size
-    read = np.unique(saccade_sentence * len(subjects) + rank[saccade_subject])
+    read = np.unique(read_sentence_of * len(subjects) + rank[read_subject_of])
     read_sentence, read_reader = read // len(subjects), read % len(subjects)
     readers = np.bincount(read_sentence, minlength=n_sentences_total)
     silent = np.setdiff1d(np.arange(len(subjects)), read_reader)

@@ -36,6 +36,7 @@ if config["reading"]["source"] in ("simulated", "fixations"):
         params:
             synthetic=SYNTHETIC,
             source=config["reading"]["source"],
+            rule=config["reading"]["saccades"],
         script:
             "../scripts/saccade_matrices.py"
 

@@ -12,5 +12,6 @@ saccades = saccade_matrices(
     group=snakemake.wildcards.group,
     source=f"{snakemake.params.source}:{snakemake.input.fixations}",
     synthetic=snakemake.params.synthetic,
+    **snakemake.params.rule,  # reading.saccades: duration, refixations, pairs
 )
 write_saccades(snakemake.output[0], saccades)
