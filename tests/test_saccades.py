@@ -484,3 +484,23 @@ def test_merged_reader_with_only_a_refixation_keeps_a_zero_matrix(tmp_path):
 def test_unknown_saccade_rule(fixation_file, rule, message):
     with pytest.raises(ValueError, match=message):
         saccade_matrices(read_fixations(fixation_file), LENGTHS, "L1", "hand", False, **rule)
+
+
+def test_saccade_duration_checks_by_hand(fixation_file):
+    from readalike.release import saccade_duration_checks
+
+    table = read_fixations(fixation_file)
+    both = saccade_matrices(table, LENGTHS, "L1", "hand", False)
+    landed = saccade_matrices(table, LENGTHS, "L1", "hand", False, duration="landed")
+    rows = {(r["model"], r["check"]): r["value"] for r in saccade_duration_checks([both])}
+    # NUM_0 sums to 2.5 mean saccades and DUR_0 to 1060 ms, NUM_1 to 4.5 and DUR_1 to 1895:
+    # 2955 / 7, the mean of the 14 saccades' summed durations (both sentences have 2 readers)
+    assert rows[("human:L1", "dur_per_saccade_ms")] == pytest.approx(2955 / 7)
+    # cells with num > 0, DUR / NUM: 5 in sentence 0, 6 in sentence 1
+    per_cell = [450, 400, 400, 450, 420, 400, 400, 450, 370, 500, 500]
+    assert len(per_cell) == 11
+    assert rows[("human:L1", "dur_per_cell_ms")] == pytest.approx(np.mean(per_cell))
+    (saccade, _) = saccade_duration_checks([landed])
+    # landed: each saccade weighs the fixation landed on, about half of both here
+    landed_ms = [250, 150, 300, 220, 200, 190, 260, 240, 100, 200, 200, 200, 300, 100]
+    assert saccade["value"] == pytest.approx(np.mean(landed_ms))

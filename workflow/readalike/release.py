@@ -909,3 +909,60 @@ def release_checks_table(checks: Iterable[dict]) -> pd.DataFrame:
     table = pd.DataFrame(list(checks), columns=CHECK_COLUMNS)
     table["layer"] = table["layer"].astype(object)
     return table
+
+
+def saccade_duration_checks(saccades: Iterable[SaccadeSet]) -> list[dict]:
+    """``dur / num`` of each reader group: how long one saccade weighs, in ms.
+
+    A fixation lasts about 200-250 ms in reading. The summed-duration rule
+    (:mod:`readalike.saccades`, ``duration: both``) gives about two fixations per saccade,
+    a single-fixation rule (``left`` or ``landed``) about one, so this number tells which
+    rule made a set of group means. The released means give 232 ms (L1) and 245 ms (L2):
+    one fixation.
+
+    Parameters
+    ----------
+    saccades
+        One :class:`~readalike.formats.SaccadeSet` per group, with ``num`` and ``dur``.
+
+    Returns
+    -------
+    list of dict
+        Two info rows per group (columns :data:`CHECK_COLUMNS`, model ``human:<group>``,
+        condition ``saccades``, layer ``all``): ``dur_per_saccade_ms`` = summed ``dur``
+        over summed ``num`` (the mean weight of a saccade), and ``dur_per_cell_ms`` = the
+        mean of ``dur / num`` over the cells where ``num > 0``.
+    """
+    rows = []
+    for group in saccades:
+        num = np.concatenate([m.ravel() for a in group.measures["num"] for m in a])
+        dur = np.concatenate([m.ravel() for a in group.measures["dur"] for m in a])
+        seen = num > 0
+        total = float(num.sum())
+        per_saccade = float(dur.sum()) / total if total > 0 else float("nan")
+        per_cell = float(np.mean(dur[seen] / num[seen])) if seen.any() else float("nan")
+        label = (f"human:{group.group}", "saccades")
+        rows.append(
+            _row(
+                label,
+                "dur_per_saccade_ms",
+                "all",
+                per_saccade,
+                True,
+                "info",
+                "summed dur / summed num: ms per saccade (one fixation is about 200-250 ms; "
+                "the summed-duration rule gives about two)",
+            )
+        )
+        rows.append(
+            _row(
+                label,
+                "dur_per_cell_ms",
+                "all",
+                per_cell,
+                True,
+                "info",
+                f"mean of dur / num over the {int(seen.sum())} cells with num > 0 (ms)",
+            )
+        )
+    return rows

@@ -1,14 +1,21 @@
-"""All checks of the released files in one table: conversions and trivial-pattern labels."""
+"""All checks of the released files in one table: conversions, trivial-pattern labels and the
+ms per saccade of each group's dur (which duration rule made the means)."""
 
 import pandas as pd
 
 from readalike.formats import read_saccades
 from readalike.joblog import send_to_log
 from readalike.outputs import write_tsv
-from readalike.release import release_checks_table, release_label_checks
+from readalike.release import (
+    release_checks_table,
+    release_label_checks,
+    saccade_duration_checks,
+)
 
 send_to_log(snakemake.log[0])
 lengths = read_saccades(snakemake.input.human[0]).lengths()
 tables = [pd.read_csv(p, sep="\t").drop(columns="provenance") for p in snakemake.input.tables]
 tables.append(release_checks_table(release_label_checks(snakemake.params.release_dir, lengths)))
+human = [read_saccades(path) for path in snakemake.input.human]
+tables.append(release_checks_table(saccade_duration_checks(human)))
 write_tsv(pd.concat(tables, ignore_index=True), snakemake.output[0], synthetic=False)
