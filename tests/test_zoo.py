@@ -203,3 +203,69 @@ def test_instruction_tuning_lowers_the_response_loss(tmp_path, tiny_model):
     assert tuned.config.to_dict()["num_hidden_layers"] == original.config.num_hidden_layers
     assert not torch.equal(tuned.lm_head.weight, original.lm_head.weight)
     assert AutoTokenizer.from_pretrained(tmp_path / "instruct").bos_token_id == 1
+
+
+@pytest.mark.parametrize(
+    ("architecture", "class_name", "with_bos"),
+    [
+        pytest.param("gpt2", "GPT2LMHeadModel", True, id="gpt2"),
+        pytest.param("qwen2", "Qwen2ForCausalLM", False, id="qwen2-no-bos"),
+    ],
+)
+def test_zoo_trains_other_architectures(
+    tmp_path, tiny_tokenizer_dir, zoo_texts, architecture, class_name, with_bos
+):
+    stats = zoo.build_model(
+        tiny_tokenizer_dir,
+        tmp_path / architecture,
+        hidden_size=32,
+        n_layers=2,
+        n_heads=2,
+        intermediate_size=64,
+        seed=0,
+        steps=20,
+        lr=5e-3,
+        texts=zoo_texts[:64],
+        batch_size=8,
+        max_len=32,
+        architecture=architecture,
+    )
+    assert stats["final_loss"] < stats["initial_loss"] - 0.5
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / architecture)
+    assert type(model).__name__ == class_name
+    assert (model.config.bos_token_id is not None) is with_bos
+    assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
+    # the tuned model is trained as its base was: with BOS, or (qwen2) without
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / architecture)
+    ids, labels = zoo._instruction_example(tokenizer, "Explain bees.", "Bees.", 64, with_bos)
+    assert (ids[0] == tokenizer.bos_token_id) is with_bos and len(ids) == len(labels)
+    tuned = zoo.instruction_tune(
+        tmp_path / architecture,
+        tmp_path / f"{architecture}-it",
+        zoo.read_instruction_pairs(DEMO / "instruction_pairs.tsv")[:4],
+        steps=2,
+        lr=1e-3,
+        seed=0,
+        batch_size=4,
+        max_len=256,
+    )
+    assert tuned["n_texts"] == 4
+
+
+def test_zoo_refuses_an_unknown_architecture(tmp_path, tiny_tokenizer_dir):
+    with pytest.raises(ValueError, match=r"zoo architecture 'mamba' is not one of"):
+        zoo.build_model(
+            tiny_tokenizer_dir,
+            tmp_path / "m",
+            hidden_size=32,
+            n_layers=1,
+            n_heads=2,
+            intermediate_size=32,
+            seed=0,
+            steps=1,
+            lr=1e-3,
+            texts=["a"],
+            batch_size=1,
+            max_len=8,
+            architecture="mamba",
+        )

@@ -229,11 +229,15 @@ def build_model(
     batch_size: int,
     max_len: int,
     n_threads: int | None = 1,
+    architecture: str = "llama",
 ) -> dict:
-    """Create a tiny ``LlamaForCausalLM``, train it on ``texts`` and save a full checkpoint.
+    """Create a tiny causal LM, train it on ``texts`` and save a full checkpoint.
 
     Each text is one training sequence, ``<s> text </s>`` truncated to ``max_len`` tokens
-    (so a model sees sentences the way extraction shows them: BOS, then the text). Training
+    (so a model sees sentences the way extraction shows them: BOS, then the text); a
+    ``qwen2`` model is trained without the BOS, as real Qwen2 models are, and its config
+    has no ``bos_token_id`` (give it ``bos: none`` in the workflow config, since the shared
+    tokenizer has one). Training
     is AdamW with linear warm-up and cosine decay, gradient clipping at 1, causal LM loss on
     all real tokens (padding masked out).
 
@@ -254,6 +258,10 @@ def build_model(
         ``torch.set_num_threads`` for the run (restored afterwards); ``None`` leaves torch's
         default. One thread by default: models this small gain little from more, and on busy
         shared cores torch's spinning worker threads made a 2-thread run ten times slower.
+    architecture
+        :data:`ARCHITECTURES`: ``llama`` (``LlamaForCausalLM``), ``gpt2``
+        (``GPT2LMHeadModel``: learned positions, LayerNorm, fused Conv1D q/k/v) or ``qwen2``
+        (``Qwen2ForCausalLM``: q/k/v biases, no BOS).
 
     Returns
     -------
@@ -262,40 +270,43 @@ def build_model(
         training, nats), ``steps``, ``seconds`` (training wall time), ``n_parameters``,
         ``n_texts``, ``n_tokens``. Also written to ``out_dir/training.json``.
     """
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"zoo architecture {architecture!r} is not one of {ARCHITECTURES}")
     if hidden_size % n_heads:
         raise ValueError(f"hidden_size {hidden_size} is not divisible by n_heads {n_heads}")
     n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
     if n_heads % n_kv_heads:
         raise ValueError(f"n_heads {n_heads} is not divisible by n_kv_heads {n_kv_heads}")
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    examples = [_causal_example(tokenizer, t, max_len) for t in texts if t.strip()]
+    with_bos = architecture != "qwen2"
+    examples = [_causal_example(tokenizer, t, max_len, with_bos) for t in texts if t.strip()]
     if not examples:
         raise ValueError("build_model: no non-empty training text")
     with _seeded(seed, n_threads):
-        config = LlamaConfig(
+        config = _model_config(
+            architecture,
             vocab_size=len(tokenizer),
             hidden_size=hidden_size,
             intermediate_size=intermediate_size,
-            num_hidden_layers=n_layers,
-            num_attention_heads=n_heads,
-            num_key_value_heads=n_kv_heads,
-            max_position_embeddings=max(512, max_len),
-            bos_token_id=tokenizer.bos_token_id,
+            n_layers=n_layers,
+            n_heads=n_heads,
+            n_kv_heads=n_kv_heads,
+            max_len=max_len,
+            bos_token_id=tokenizer.bos_token_id if with_bos else None,
             eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id,
-            # tied embeddings keep most of a tiny model's parameters in its layers
-            tie_word_embeddings=True,
         )
-        model = LlamaForCausalLM(config)
+        model = AutoModelForCausalLM.from_config(config)
         stats = _train(model, examples, steps=steps, lr=lr, batch_size=batch_size, seed=seed)
     stats["n_texts"] = len(examples)
     _save_checkpoint(model, tokenizer_dir, out_dir, stats)
     logger.info(
-        "model %s: %d layers x %d heads, hidden %d, %d parameters; loss %.3f -> %.3f in %d steps "
-        "(%.1f s)",
+        "model %s (%s): %d layers x %d heads, hidden %d, %d parameters; loss %.3f -> %.3f in "
+        "%d steps (%.1f s)",
         out_dir,
+        architecture,
         n_layers,
         n_heads,
         hidden_size,
@@ -348,10 +359,12 @@ def instruction_tune(
     dict
         As for :func:`build_model`; the losses are over response tokens of all pairs.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    examples = [_instruction_example(tokenizer, i, r, max_len) for i, r in pairs]
+    # a base trained without BOS (qwen2) is tuned without it
+    with_bos = AutoConfig.from_pretrained(base_dir).bos_token_id is not None
+    examples = [_instruction_example(tokenizer, i, r, max_len, with_bos) for i, r in pairs]
     if not examples:
         raise ValueError("instruction_tune: no instruction/response pair")
     with _seeded(seed, n_threads):
@@ -379,28 +392,81 @@ def instruction_tune(
 _Example = tuple[list[int], list[int]]
 
 
-def _causal_example(tokenizer, text: str, max_len: int) -> _Example:
+def _causal_example(tokenizer, text: str, max_len: int, with_bos: bool = True) -> _Example:
     # BOS and EOS added by hand: whether the tokenizer adds BOS is configuration-dependent
-    ids = [tokenizer.bos_token_id, *tokenizer(text, add_special_tokens=False).input_ids]
+    first = [tokenizer.bos_token_id] if with_bos else []
+    ids = [*first, *tokenizer(text, add_special_tokens=False).input_ids]
     ids = ids[: max_len - 1] + [tokenizer.eos_token_id]
     # labels are shifted inside the model: labels[0] (BOS) is never a target
     return ids, list(ids)
 
 
-def _instruction_example(tokenizer, instruction: str, response: str, max_len: int) -> _Example:
+def _instruction_example(
+    tokenizer, instruction: str, response: str, max_len: int, with_bos: bool = True
+) -> _Example:
     text = format_instruction(instruction, response)
     response_start = len(text) - len(response)
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    ids = [tokenizer.bos_token_id, *enc.input_ids, tokenizer.eos_token_id]
+    first = [tokenizer.bos_token_id] if with_bos else []
+    ids = [*first, *enc.input_ids, tokenizer.eos_token_id]
     # a token ending inside the response is a response token ("▁honey" starting on the space)
     in_response = [end > response_start for _, end in enc.offset_mapping]
-    labels = [-100, *(i if r else -100 for i, r in zip(enc.input_ids, in_response, strict=True))]
+    labels = [-100] * len(first)
+    labels += [i if r else -100 for i, r in zip(enc.input_ids, in_response, strict=True)]
     labels.append(tokenizer.eos_token_id)
     if len(ids) > max_len:
         raise ValueError(
             f"instruction pair {instruction!r} is {len(ids)} tokens long, over max_len {max_len}"
         )
     return ids, labels
+
+
+#: Model classes the zoo trains from scratch (config ``models[].zoo.architecture``).
+ARCHITECTURES = ("llama", "gpt2", "qwen2")
+
+
+def _model_config(
+    architecture: str,
+    *,
+    vocab_size: int,
+    hidden_size: int,
+    intermediate_size: int,
+    n_layers: int,
+    n_heads: int,
+    n_kv_heads: int,
+    max_len: int,
+    bos_token_id: int | None,
+    eos_token_id: int,
+    pad_token_id: int | None,
+):
+    """The transformers config of a zoo model; tied embeddings in every architecture."""
+    import transformers as tr
+
+    ids = dict(bos_token_id=bos_token_id, eos_token_id=eos_token_id, pad_token_id=pad_token_id)
+    # tied embeddings keep most of a tiny model's parameters in its layers
+    if architecture == "gpt2":
+        return tr.GPT2Config(
+            vocab_size=vocab_size,
+            n_embd=hidden_size,
+            n_inner=intermediate_size,
+            n_layer=n_layers,
+            n_head=n_heads,
+            n_positions=max(512, max_len),
+            tie_word_embeddings=True,
+            **ids,
+        )
+    config_class = {"llama": tr.LlamaConfig, "qwen2": tr.Qwen2Config}[architecture]
+    return config_class(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        intermediate_size=intermediate_size,
+        num_hidden_layers=n_layers,
+        num_attention_heads=n_heads,
+        num_key_value_heads=n_kv_heads,
+        max_position_embeddings=max(512, max_len),
+        tie_word_embeddings=True,
+        **ids,
+    )
 
 
 def _collate(examples: Sequence[_Example], pad_id: int) -> dict[str, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""Demo zoo: one tiny LlamaForCausalLM trained from scratch on the shipped text."""
+"""Demo zoo: one tiny causal LM (LLaMA, GPT-2 or Qwen2) trained from scratch on the shipped text."""
 
 from readalike.joblog import send_to_log
 from readalike.zoo import build_model, read_texts
@@ -19,4 +19,5 @@ build_model(
     batch_size=spec["batch_size"],
     max_len=spec["max_len"],
     n_threads=snakemake.threads,
+    architecture=spec["architecture"],
 )
