@@ -310,7 +310,7 @@ def test_controls_table_lists_each_check_with_what_it_catches(corpus):
     ]
     assert table["check"].tolist() == ["js_self"] + per_target * 4 + ["trivial_self_r2"]
     assert table["kind"].tolist() == [CONTROLS[c][0] for c in table["check"]]
-    assert set(table["kind"]) == {"sanity", "null", "claim"}
+    assert set(table["kind"]) == {"sanity", "chance", "claim"}
     assert table["catches"].str.len().gt(20).all()
     checks = table.set_index(["check", "group", "measure"])
     # the two sanity checks hold on any data

@@ -265,7 +265,8 @@ CONTROL_COLUMNS = (
 )
 
 #: What each control can catch. ``sanity`` checks hold on any data unless the code is
-#: wrong; ``null`` controls must fall to chance on real data, and a failure means the
+#: wrong; ``chance`` controls (null models; not called "null", which table readers such as
+#: pandas read as a missing value) must fall to chance on real data, and a failure means the
 #: resemblance comes from something other than the sentence's words; ``claim`` rows test a
 #: comparison the paper's reading rests on, where a failure is a finding about the data.
 CONTROLS = {
@@ -274,12 +275,12 @@ CONTROLS = {
         "a broken JS divergence (a model against itself must give 0)",
     ),
     "shuffled_resemblance": (
-        "null",
+        "chance",
         "leakage of the target into the fit, or a held-out R2 that does not hold out: human "
         "entries permuted within each sentence keep no link to the attention",
     ),
     "shuffled_attention_across_sentences": (
-        "null",
+        "chance",
         "resemblance carried by word positions and sentence length rather than by the "
         "sentence read, or model and human files whose sentences are misaligned",
     ),
@@ -289,7 +290,7 @@ CONTROLS = {
         "as well as the model's heads do",
     ),
     "human_not_attention": (
-        "null",
+        "chance",
         "a human file that is (a linear map of) model attention: a wrong input path or a "
         "copied matrix; real readers never match a layer exactly",
     ),
@@ -317,11 +318,11 @@ def controls_table(
 
     Per model, group and measure, the rows that can fail on real data:
 
-    - ``shuffled_resemblance`` (null): with the human entries permuted within each sentence,
+    - ``shuffled_resemblance`` (chance): with the human entries permuted within each sentence,
       the best layer's held-out R^2 falls to chance (at most ``shuffled_heldout_max``); the
       detail gives the in-sample R^2 next to the chance level K / (P - 1) of K random
       regressors and to the unshuffled value.
-    - ``shuffled_attention_across_sentences`` (null): each sentence's attention replaced by
+    - ``shuffled_attention_across_sentences`` (chance): each sentence's attention replaced by
       that of another sentence of the same length
       (:func:`readalike.pairs.shuffle_sentences_of_equal_length`; sentences of a length no
       other shares are left out); the best layer's held-out R^2 must fall to chance (at most
@@ -334,12 +335,12 @@ def controls_table(
       reliance on them, and that scaling lowers it); it does not report this baseline. The
       comparison is held out by article because the heads have H regressors and the
       patterns 3, so in-sample R^2 would favour the heads by construction.
-    - ``human_not_attention`` (null): the best layer's in-sample R^2 stays below
+    - ``human_not_attention`` (chance): the best layer's in-sample R^2 stays below
       ``copy_r2_max``; a human matrix that a layer's heads reproduce exactly is attention.
 
     Returns
     -------
-    DataFrame with columns :data:`CONTROL_COLUMNS`: ``kind`` is sanity, null or claim,
+    DataFrame with columns :data:`CONTROL_COLUMNS`: ``kind`` is sanity, chance or claim,
     ``catches`` what a failure would reveal, ``detail`` how the value was computed.
     """
     rows = []
