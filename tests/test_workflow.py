@@ -373,8 +373,10 @@ def test_release_workflow(tmp_path):
     run = workdir / "results" / "release"
     resemblance = _table(run, "human_resemblance")
     assert (resemblance["provenance"] == "real").all()
-    n_layers = len(list((RELEASE / "model_attention/llama/30B").glob("rb_p1_layer*.npy")))
-    assert len(resemblance) == n_layers * 2 * 4
+    # LLaMA-30B: the 30 layers the config uses; GPT-2 large: its 36, by the same loader
+    layers = resemblance.groupby("model")["layer"].nunique().to_dict()
+    assert layers == {"llama-30b": 30, "gpt2-large": 36}
+    assert len(resemblance) == (30 + 36) * 2 * 4
     summary = _table(run, "replication_summary")
     # the paper's finding: models resemble non-native (L2) readers more than natives (L1)
     l2 = summary.query("group == 'L2' and fit == 'in_sample' and measure in ['num', 'dur']")
@@ -383,12 +385,33 @@ def test_release_workflow(tmp_path):
     assert sensitivity["js_control"].isna().all()
     assert (sensitivity["note"] == "no control condition for this model").all()
     checks = pd.read_csv(run / "release_checks.tsv", sep="\t")
-    mismatch = checks.query("check == 'length_mismatch' and passed == False")
+    mismatch = checks.query(
+        "check == 'length_mismatch' and passed == False and model == 'llama-30b'"
+    )
     # the release's one mismatched sentence is found in both conditions (an empty table
     # would pass an .all() over its rows)
     assert set(mismatch["condition"]) == {"plain", "instruction"}, checks["check"].unique()
     assert mismatch["detail"].str.contains("article 2 sentence 15").all()
-    for name in ("resemblance_by_layer", "replication_by_group", "instruction_scores_by_source"):
+    # per-reader fMRI: the authors' exclusions come from the config and are listed
+    excluded = checks.query("check == 'fmri_excluded_by_config'")
+    assert sorted(set(excluded["reader"])) == ["L1-00", "L1-31", "L2-41"]
+    readers = pd.read_csv(run / "reader_resemblance.tsv", sep="\t", dtype={"reader": str})
+    assert set(readers["measure"]) == {
+        f"fmri_{r}" for r in ("angular", "anterior", "inferior", "middle", "superior")
+    }
+    assert "L1-00" not in set(readers["reader"])
+    counts = readers.query("model == 'llama-30b'").groupby("group")["reader"].nunique()
+    assert counts.to_dict() == {"L1": 46, "L2": 54}
+    tests = _table(run, "resemblance_tests")
+    above = tests.query("test == 'paired_t_one_sided_above_shuffled' and model == 'llama-30b'")
+    assert above["holds"].mean() > 0.9  # brain resemblance beats its within-sentence shuffle
+    for name in (
+        "resemblance_by_layer",
+        "replication_by_group",
+        "instruction_scores_by_source",
+        "brain_resemblance_by_layer",
+        "resemblance_ci_by_layer",
+    ):
         assert (run / "figures" / f"{name}.png").stat().st_size > 5_000
     # Study B on the released attribution matrices: tuned Vicuna-7B attends to the
     # instruction more than LLaMA-7B, on every source
