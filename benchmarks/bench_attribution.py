@@ -20,15 +20,37 @@ arXiv 2310.00492 (checksums verified) and times the whole released analysis
 (``release_b.analyse_release``: 1,264 pickles loaded safely, checked, scored; both t-tests),
 target under 10 s on 2 cores; unpacking is timed separately.
 
+Part 3 (``--peer``, issue 14) compares readalike with inseq's ``input_x_gradient`` at 26M
+parameters: a random LLaMA (hidden 512, 8 layers, 8 heads, FFN 1376, the demo's
+SentencePiece tokenizer of 1,000 pieces trained on the demo prompts) answering the 24 demo
+prompts greedily (24 new tokens). Each side runs in a fresh process (its own imports,
+model load and peak RSS), interleaved with the other, best of ``--repeats``; **generation is
+counted on both sides**: readalike answers all prompts with one batched ``generate``
+(:func:`readalike.attribution.generate_responses`) then runs ``attribution_matrix`` per
+prompt; inseq's ``model.attribute`` generates and attributes (its default step function is
+the probability of the generated token, the quantity readalike differentiates). Printed:
+load and work times, peak RSS, their ratios, whether both sides generated the same tokens,
+and max |readalike - inseq| / max |inseq| over the prompts (target 1e-6; inseq keeps the
+hidden axis, summed here into the dot product). inseq is imported from ``--inseq-path``
+(default ``/tmp/inseq_pkgs``: ``pip install --no-deps --target /tmp/inseq_pkgs inseq
+captum jaxtyping "typeguard<=2.13.3" treescope wadler_lindig``), so the project's
+environment is left as it is; without it part 3 says so and stops. The parent process
+also checks that the batched generation equals one prompt at a time.
+
 Usage:
     python benchmarks/bench_attribution.py [--threads 1 2] [--max-new-tokens 24 48 96]
         [--checkpoint DIR] [--skip-release]
+    python benchmarks/bench_attribution.py --peer [--repeats 3] [--inseq-path DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +70,7 @@ from readalike.attribution import (  # noqa: E402
     attribution_loop,
     attribution_matrix,
     generate_response,
+    generate_responses,
 )
 from readalike.extraction import load_causal_lm  # noqa: E402
 from readalike.study_b import prompt_for_model  # noqa: E402
@@ -189,6 +212,210 @@ def bench_release(tarball: Path, checksums: Path) -> None:
     print(result.following.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 
 
+# --------------------------------------------------------------------------- part 3: inseq
+
+PEER_SHAPE = dict(hidden_size=512, intermediate_size=1376, num_hidden_layers=8, heads=8)
+
+
+def peer_texts() -> list[str]:
+    study_b, _, _ = demo_settings()
+    prompts = release_b.read_prompts(ROOT / study_b["prompts"])
+    return [prompt_for_model(p) for p in prompts["prompt"]]
+
+
+def build_peer_model(folder: Path, seed: int) -> int:
+    """Tokenizer trained on the demo prompts and a random 26M LLaMA, saved in ``folder``."""
+    from transformers import AutoTokenizer
+
+    from readalike import zoo
+
+    zoo.train_tokenizer(peer_texts(), folder, 1000, seed)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=PEER_SHAPE["hidden_size"],
+        intermediate_size=PEER_SHAPE["intermediate_size"],
+        num_hidden_layers=PEER_SHAPE["num_hidden_layers"],
+        num_attention_heads=PEER_SHAPE["heads"],
+        num_key_value_heads=PEER_SHAPE["heads"],
+        max_position_embeddings=512,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(folder)
+    return sum(p.numel() for p in model.parameters())
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_ours(folder: Path, max_new_tokens: int, chunk: int, out: Path) -> dict:
+    from readalike.study_b import load_for_attribution
+
+    start = time.perf_counter()
+    model, tokenizer, bos = load_for_attribution(folder, model_name="peer")
+    loaded = time.perf_counter()
+    generations = generate_responses(
+        model, tokenizer, peer_texts(), max_new_tokens, bos_token_id=bos
+    )
+    generated = time.perf_counter()
+    matrices = [
+        attribution_matrix(model, g.prompt_ids, g.response_ids, chunk_size=chunk, bos_token_id=bos)
+        for g in generations
+    ]
+    done = time.perf_counter()
+    np.savez(out, *matrices)
+    return {
+        "load": loaded - start,
+        "generate": generated - loaded,
+        "attribute": done - generated,
+        "work": done - loaded,
+        "peak_rss_mib": _peak_rss_mib(),
+        "responses": [g.response_ids for g in generations],
+        "prompts": [g.prompt_ids for g in generations],
+    }
+
+
+def child_inseq(folder: Path, max_new_tokens: int, out: Path) -> dict:
+    import inseq
+
+    start = time.perf_counter()
+    model = inseq.load_model(str(folder), "input_x_gradient", tokenizer=str(folder))
+    loaded = time.perf_counter()
+    result = model.attribute(
+        input_texts=peer_texts(),
+        generation_args={"max_new_tokens": max_new_tokens, "do_sample": False},
+        # one prompt per batch: inseq 0.7.1 fails on the batch of all 24 prompts
+        # (AttributeError in remap_from_filtered: 'DecoderOnlyBatch' has no 'sources')
+        batch_size=1,
+        show_progress=False,
+    )
+    done = time.perf_counter()
+    matrices, responses, prompts = [], [], []
+    for sequence in result.sequence_attributions:
+        # target rows: BOS, the prompt, the response; columns: the generated steps
+        ids = [t.id for t in sequence.target]
+        n_resp = sequence.target_attributions.shape[1]
+        responses.append(ids[len(ids) - n_resp :])
+        prompts.append(ids[1 : len(ids) - n_resp])
+        # gradient x input per hidden unit -> the dot product over the hidden axis
+        attr = sequence.target_attributions.sum(-1).float().numpy()
+        matrices.append(attr[1 : len(ids) - n_resp])
+    np.savez(out, *matrices)
+    return {
+        "load": loaded - start,
+        "work": done - loaded,
+        "peak_rss_mib": _peak_rss_mib(),
+        "responses": responses,
+        "prompts": prompts,
+    }
+
+
+def run_peer_child(side: str, args: argparse.Namespace, folder: Path, out: Path) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.peer_threads))
+    path = [str(ROOT / "workflow")] + ([str(args.inseq_path)] if side == "inseq" else [])
+    env["PYTHONPATH"] = os.pathsep.join(path + [env.get("PYTHONPATH", "")])
+    command = [sys.executable, __file__, "--peer-child", side, "--peer-model", str(folder)]
+    command += ["--peer-out", str(out), "--max-new-tokens", str(args.peer_new_tokens)]
+    command += ["--chunk-size", str(args.chunk_size), "--peer-threads", str(args.peer_threads)]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise RuntimeError(f"{side} child failed:\n{done.stderr[-3000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report["process"] = time.perf_counter() - start
+    return report
+
+
+def bench_peer(args: argparse.Namespace) -> None:
+    if not (args.inseq_path / "inseq").is_dir():
+        print(f"peer: inseq not found under {args.inseq_path} (see the module notes); skipped")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "model"
+        n_params = build_peer_model(folder, args.seed)
+        print(
+            f"peer benchmark: random LLaMA {n_params / 1e6:.1f}M parameters (hidden "
+            f"{PEER_SHAPE['hidden_size']}, {PEER_SHAPE['num_hidden_layers']} layers), 24 demo "
+            f"prompts, {args.peer_new_tokens} new tokens, chunk {args.chunk_size}, float32, "
+            f"torch threads {args.peer_threads} per side; generation counted on both sides "
+            f"(inseq one prompt per batch)"
+        )
+        with open("/proc/loadavg") as f:
+            print(f"  load average before: {f.read().split()[:3]} on {os.cpu_count()} CPUs")
+        runs: dict[str, list[dict]] = {"readalike": [], "inseq": []}
+        for repeat in range(args.repeats):
+            for side in runs:
+                out = Path(tmp) / f"{side}_{repeat}.npz"
+                runs[side].append(run_peer_child(side, args, folder, out))
+                runs[side][-1]["matrices"] = out
+        with open("/proc/loadavg") as f:
+            print(f"  load average after: {f.read().split()[:3]}")
+        ours, peer = runs["readalike"][0], runs["inseq"][0]
+        same = [
+            i
+            for i, (a, b) in enumerate(zip(ours["responses"], peer["responses"], strict=True))
+            if a == b and ours["prompts"][i] == peer["prompts"][i]
+        ]
+        with np.load(ours["matrices"]) as a, np.load(peer["matrices"]) as b:
+            mine = [a[f"arr_{i}"] for i in range(len(a.files))]
+            theirs = [b[f"arr_{i}"] for i in range(len(b.files))]
+        rel = max(float(np.abs(mine[i] - theirs[i]).max() / np.abs(theirs[i]).max()) for i in same)
+        # the batched generation against one prompt at a time, in this process
+        from readalike.study_b import load_for_attribution
+
+        model, tokenizer, bos = load_for_attribution(folder, model_name="peer")
+        start = time.perf_counter()
+        one = [
+            generate_response(model, tokenizer, t, args.peer_new_tokens, bos_token_id=bos)
+            for t in peer_texts()
+        ]
+        serial = time.perf_counter() - start
+        start = time.perf_counter()
+        batched = generate_responses(
+            model, tokenizer, peer_texts(), args.peer_new_tokens, bos_token_id=bos
+        )
+        batched_time = time.perf_counter() - start
+
+    def best(side: str, key: str) -> float:
+        return min(r[key] for r in runs[side])
+
+    def listed(side: str, key: str) -> str:
+        return ", ".join(f"{r[key]:.1f}" for r in runs[side])
+
+    print(
+        f"  readalike: generation (batched) best {best('readalike', 'generate'):.2f} s, "
+        f"attribution best {best('readalike', 'attribute'):.2f} s; work best "
+        f"{best('readalike', 'work'):.2f} s (runs {listed('readalike', 'work')}); model load "
+        f"{best('readalike', 'load'):.2f} s; whole process {best('readalike', 'process'):.2f} s;"
+        f" peak RSS {best('readalike', 'peak_rss_mib'):.0f} MiB"
+    )
+    print(
+        f"  inseq input_x_gradient (generation + attribution): work best "
+        f"{best('inseq', 'work'):.2f} s (runs {listed('inseq', 'work')}); model load "
+        f"{best('inseq', 'load'):.2f} s; whole process {best('inseq', 'process'):.2f} s; peak "
+        f"RSS {best('inseq', 'peak_rss_mib'):.0f} MiB"
+    )
+    print(
+        f"  speed-up (work, best to best) {best('inseq', 'work') / best('readalike', 'work'):.2f}x;"
+        f" whole processes {best('inseq', 'process') / best('readalike', 'process'):.2f}x "
+        f"(target >= 3x); memory readalike / inseq "
+        f"{best('readalike', 'peak_rss_mib') / best('inseq', 'peak_rss_mib'):.2f} (target <= 1)"
+    )
+    print(
+        f"  same greedy responses on both sides: {len(same)} of {len(ours['responses'])} "
+        f"prompts; max |readalike - inseq| / max |inseq| over those: {rel:.1e} (target <= 1e-6)"
+    )
+    print(
+        f"  batched generation equals one prompt at a time: {batched == one} (batched "
+        f"{batched_time:.2f} s, one at a time {serial:.2f} s, {serial / batched_time:.1f}x)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -212,7 +439,29 @@ def main() -> None:
         "--checksums", type=Path, default=SHARED / "SHA256SUMS.interpret_instruction_tuning"
     )
     parser.add_argument("--skip-release", action="store_true")
+    parser.add_argument("--peer", action="store_true", help="part 3: readalike vs inseq (26M)")
+    parser.add_argument("--peer-new-tokens", type=int, default=24)
+    parser.add_argument(
+        "--peer-threads", type=int, default=torch.get_num_threads(), help="torch threads per side"
+    )
+    parser.add_argument("--inseq-path", type=Path, default=Path("/tmp/inseq_pkgs"))
+    parser.add_argument("--peer-child", choices=["readalike", "inseq"], help=argparse.SUPPRESS)
+    parser.add_argument("--peer-model", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--peer-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.peer_child:
+        torch.set_num_threads(args.peer_threads)
+        chunk = args.chunk_size or demo_settings()[0]["chunk_size"]
+        if args.peer_child == "readalike":
+            report = child_ours(args.peer_model, args.max_new_tokens[0], chunk, args.peer_out)
+        else:
+            report = child_inseq(args.peer_model, args.max_new_tokens[0], args.peer_out)
+        print(json.dumps(report))
+        return
+    if args.peer:
+        args.chunk_size = args.chunk_size or demo_settings()[0]["chunk_size"]
+        bench_peer(args)
+        return
     bench_gradients(args)
     if not args.skip_release:
         bench_release(args.tarball, args.checksums)

@@ -50,7 +50,7 @@ import torch
 from tqdm import tqdm
 
 from .architectures import open_checkpoint
-from .attribution import NO_BOS, attribution_matrix, format_prompt, generate_response
+from .attribution import NO_BOS, attribution_matrix, format_prompt, generate_responses
 from .bos import input_pad_id, resolve_bos
 from .extraction import load_causal_lm
 from .ffn_concepts import concept_table, ffn_components
@@ -191,7 +191,7 @@ def attribution_run(
     """Answer every prompt greedily with one model and attribute each response to the prompt.
 
     The model is loaded once (:func:`~readalike.extraction.load_causal_lm`); per prompt:
-    :func:`prompt_for_model`, :func:`~readalike.attribution.generate_response`,
+    :func:`prompt_for_model`, :func:`~readalike.attribution.generate_responses` (batched),
     :func:`~readalike.attribution.attribution_matrix` and
     :func:`~readalike.attribution.instruction_token_mask` with the model's tokenizer.
 
@@ -239,26 +239,35 @@ def attribution_run(
         model_location, model_name=model_name, dtype=dtype, device=device, bos=bos
     )
     records = []
+    located = []
+    for row in prompts.itertuples(index=False):
+        text = prompt_for_model(row.prompt, template)
+        try:
+            ids, mask = locate_instruction(tokenizer, text, row.fragments, row.prompt_id)
+        except ValueError as err:
+            # one prompt the offsets cannot place must not cost the model's whole job
+            logger.warning("%s: skipped: %s", model_name, err)
+            if faults is not None:
+                faults.append((model_name, row.prompt_id, "not_located", True, str(err)))
+            continue
+        located.append((row, text, ids, mask))
     with _torch_threads(n_threads):
-        for row in tqdm(
-            prompts.itertuples(index=False),
-            total=len(prompts),
+        # all answers in batches first: one decoding step serves a whole batch
+        generations = generate_responses(
+            model,
+            tokenizer,
+            [text for _, text, _, _ in located],
+            max_new_tokens,
+            prompt_ids=[row.prompt_id for row, _, _, _ in located],
+            bos_token_id=bos,
+        )
+        for (row, text, ids, mask), generation in tqdm(
+            zip(located, generations, strict=True),
+            total=len(located),
             desc=f"attribution {model_name}",
             unit="prompt",
             disable=not progress,
         ):
-            text = prompt_for_model(row.prompt, template)
-            try:
-                ids, mask = locate_instruction(tokenizer, text, row.fragments, row.prompt_id)
-            except ValueError as err:
-                # one prompt the offsets cannot place must not cost the model's whole job
-                logger.warning("%s: skipped: %s", model_name, err)
-                if faults is not None:
-                    faults.append((model_name, row.prompt_id, "not_located", True, str(err)))
-                continue
-            generation = generate_response(
-                model, tokenizer, text, max_new_tokens, row.prompt_id, bos_token_id=bos
-            )
             if generation.prompt_ids != ids:  # both encode the same text the same way
                 raise AssertionError(f"{row.prompt_id}: prompt ids differ between encodings")
             importance = attribution_matrix(
