@@ -52,3 +52,27 @@ def test_shuffle_sentences_of_equal_length_never_keeps_a_sentence(seed):
     assert (index.sentence[source] != index.sentence[kept]).all()
     assert (index.row[source] == index.row[kept]).all()
     assert (index.col[source] == index.col[kept]).all()
+
+
+def test_as_float64_equals_astype_for_every_float16():
+    from readalike.pairs import as_float64
+
+    # every bit pattern: zeros of both signs, subnormals, normals, infinities and NaNs
+    every = np.arange(2**16, dtype=np.uint16).view(np.float16).reshape(256, 256)
+    expected = every.astype(np.float64)
+    found = as_float64(every[:, ::3])  # a strided view as well
+    assert found.dtype == np.float64 and found.shape == (256, 86)
+    assert np.array_equal(found.view(np.uint64), expected[:, ::3].view(np.uint64))
+    x32 = np.linspace(-1, 1, 7, dtype=np.float32)
+    assert np.array_equal(as_float64(x32), x32.astype(np.float64))
+
+
+def test_stack_pairs_float16_and_float64_outputs():
+    m2 = np.arange(2 * 4, dtype=np.float16).reshape(2, 2, 2)
+    m3 = np.arange(2 * 9, dtype=np.float16).reshape(2, 3, 3) + 100
+    # pairs (0,0) (1,0) (1,1) of the 2-word sentence, then the 6 of the 3-word one
+    expected = [[0, 2, 3, 100, 103, 104, 106, 107, 108], [4, 6, 7, 109, 112, 113, 115, 116, 117]]
+    out16 = stack_pairs([[m2], [m3]])
+    out64 = stack_pairs([[m2], [m3]], np.float64)
+    assert out16.dtype == np.float16 and out64.dtype == np.float64
+    assert out16.tolist() == expected and out64.tolist() == expected

@@ -891,3 +891,23 @@ def test_real_gpt2_large_loads_and_its_findings(tmp_path, real_lengths):
     for name in ("causal_upper_nonzero", "value_outside_0_1", "zero_rows", "row_sum_above_1"):
         assert _check(checks, name, "all")["passed"], name
     assert abs(_check(checks, "row_sum_mean", "all")["value"] - 1) < 1e-6
+
+
+def test_float16_layers_are_checked_exactly_as_with_astype(tmp_path):
+    """The look-up-table conversion and matrix-vector row sums give the checks of astype."""
+    rng = np.random.default_rng(3)
+    x = np.tril(rng.random((2, 3, 4, 5, 5))).astype(np.float16)
+    x[0, 0, 1, 4, 4] = 2.5  # out of range
+    x[1, 2, 0, 0, 3] = 0.25  # above the diagonal
+    x[1, 1, 3, 4, 0] = np.float16(6e-8)  # a subnormal
+    lengths = [[5, 4, 3], [5, 2, 4]]
+    grid = rel._length_grid(lengths, x.shape, tmp_path / "layer0.npy")
+    idx = np.arange(5)
+    row_ok = (idx < grid[..., None])[:, :, None, :]
+    valid = row_ok[..., :, None] & row_ok[..., None, :]
+    converted = rel._as_float32(x)
+    assert np.array_equal(converted, x.astype(np.float32))
+    fast = rel._layer_checks(converted, valid, row_ok, grid, tmp_path, 0, from_float16=True)
+    plain = rel._layer_checks(x.astype(np.float32), valid, row_ok, grid, tmp_path, 0)
+    assert fast == plain
+    assert fast[0]["value_outside_0_1"][0] == 1 and fast[0]["causal_upper_nonzero"][0] == 1

@@ -644,14 +644,14 @@ def _layer_checks(
     )
 
     pad = np.logical_and(nonzero, ws.invalid, out=ws.mask)
-    n_pad = np.count_nonzero(pad)
+    n_pad = int(np.count_nonzero(pad))
     faults["padding_nonzero"] = (
         n_pad,
         f"max |value| {float(np.abs(x[pad]).max()):.4g}, {_first(pad)}" if n_pad else "",
     )
 
     acausal = np.logical_and(nonzero, ws.valid_upper, out=ws.mask)
-    n_acausal = np.count_nonzero(acausal)
+    n_acausal = int(np.count_nonzero(acausal))
     faults["causal_upper_nonzero"] = (
         n_acausal,
         f"max {float(x[acausal].max()):.4g}, {_first(acausal)}" if n_acausal else "",
@@ -664,7 +664,7 @@ def _layer_checks(
     # padding slots of ``inside`` are 0, so no further mask is needed
     outside = np.less(inside, 0, out=ws.mask)
     outside |= np.greater(inside, 1, out=ws.other)
-    n_out = np.count_nonzero(outside)
+    n_out = int(np.count_nonzero(outside))
     faults["value_outside_0_1"] = (
         n_out,
         f"range [{float(inside.min()):.4g}, {float(inside.max()):.4g}] in real blocks"
@@ -681,7 +681,7 @@ def _layer_checks(
     zero = rows_mask & (sums == 0)
     above = rows_mask & (sums > 1 + ROW_SUM_TOLERANCE)
     for name, mask in (("zero_rows", zero), ("row_sum_above_1", above)):
-        count = np.count_nonzero(mask)
+        count = int(np.count_nonzero(mask))
         faults[name] = (
             count,
             f"{count} of {real_sums.size} rows" + (f", {_first(mask)}" if count else ""),
