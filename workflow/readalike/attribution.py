@@ -225,7 +225,7 @@ def generate_responses(
     max_new_tokens: int,
     prompt_ids: Sequence[str] | None = None,
     bos_token_id: int | None = None,
-    batch_size: int = 32,
+    batch_size: int = 8,
 ) -> list[Generation]:
     """Answer many prompts greedily in batches: :func:`generate_response` for each, batched.
 
@@ -251,7 +251,10 @@ def generate_responses(
     bos_token_id
         As in :func:`generate_response`.
     batch_size
-        Prompts per ``generate`` call; memory grows with it.
+        Prompts per ``generate`` call. The key-value cache grows with it: for a 7B LLaMA
+        in float32, 8 prompts of 600 tokens hold about 5 GB (estimate: 2 x 32 layers x
+        4,096 x 4 bytes per token); on the CPU demo, 8 already makes the per-step overhead
+        small.
 
     Returns
     -------
