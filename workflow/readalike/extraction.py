@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 from .bos import input_pad_id, resolve_bos
 from .formats import AttentionSet
 from .stimuli import Stimuli
+from .tokenizer import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def load_causal_lm(
         The model in eval mode; the tokenizer must be a fast (Rust) tokenizer, since the
         word mapping needs character offsets.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     if isinstance(dtype, str) and dtype != "auto":
         if dtype not in _DTYPES:
@@ -95,7 +96,7 @@ def load_causal_lm(
     if device != "auto":
         model.to(device)
     model.eval()
-    tokenizer = AutoTokenizer.from_pretrained(path_or_hub_id)
+    tokenizer = load_tokenizer(path_or_hub_id)
     if not tokenizer.is_fast:
         raise ValueError(
             f"{path_or_hub_id}: tokenizer {type(tokenizer).__name__} gives no character offsets "

@@ -58,6 +58,7 @@ from .formats import PromptAttribution
 from .head_pairs import model_word_pairs, read_glove, verb_pair_counts
 from .instruction_tokens import instruction_mask_from_offsets
 from .release_b import FAULT_COLUMNS, read_prompts
+from .tokenizer import load_tokenizer as checkpoint_tokenizer
 from .verb_relations import default_verb_lists
 from .vocabulary import (
     read_vocabulary,
@@ -97,9 +98,7 @@ PROBE_STRINGS = (
 
 def load_tokenizer(model_location: str | os.PathLike):
     """The checkpoint's tokenizer; a fast one (character offsets locate the instruction)."""
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(model_location)
+    tokenizer = checkpoint_tokenizer(model_location)
     if not tokenizer.is_fast:
         raise ValueError(
             f"{model_location}: tokenizer {type(tokenizer).__name__} gives no character "
@@ -344,10 +343,8 @@ def check_same_tokenizer(
     names
         The two models' names, used in the message.
     """
-    from transformers import AutoTokenizer
-
-    tok_a = AutoTokenizer.from_pretrained(location_a)
-    tok_b = AutoTokenizer.from_pretrained(location_b)
+    tok_a = checkpoint_tokenizer(location_a)
+    tok_b = checkpoint_tokenizer(location_b)
     vocab_a, vocab_b = tok_a.get_vocab(), tok_b.get_vocab()
     problems = []
     if len(vocab_a) != len(vocab_b):
@@ -556,7 +553,5 @@ def study_b_vocabulary(
     if from_file:
         vocabulary = read_vocabulary(inputs[0])
         return list(vocabulary.words), vocabulary.frequency
-    from transformers import AutoTokenizer
-
     texts = [line for path in inputs for line in read_texts(path)]
-    return demo_vocabulary(texts, AutoTokenizer.from_pretrained(model_location))
+    return demo_vocabulary(texts, checkpoint_tokenizer(model_location))

@@ -54,6 +54,7 @@ from pathlib import Path
 import torch
 
 from .outputs import atomic_dir
+from .tokenizer import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +271,7 @@ def build_model(
         training, nats), ``steps``, ``seconds`` (training wall time), ``n_parameters``,
         ``n_texts``, ``n_tokens``. Also written to ``out_dir/training.json``.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     if architecture not in ARCHITECTURES:
         raise ValueError(f"zoo architecture {architecture!r} is not one of {ARCHITECTURES}")
@@ -279,7 +280,7 @@ def build_model(
     n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
     if n_heads % n_kv_heads:
         raise ValueError(f"n_heads {n_heads} is not divisible by n_kv_heads {n_kv_heads}")
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    tokenizer = load_tokenizer(tokenizer_dir)
     with_bos = architecture != "qwen2"
     examples = [_causal_example(tokenizer, t, max_len, with_bos) for t in texts if t.strip()]
     if not examples:
@@ -359,9 +360,9 @@ def instruction_tune(
     dict
         As for :func:`build_model`; the losses are over response tokens of all pairs.
     """
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    tokenizer = load_tokenizer(base_dir)
     # a base trained without BOS (qwen2) is tuned without it
     with_bos = AutoConfig.from_pretrained(base_dir).bos_token_id is not None
     examples = [_instruction_example(tokenizer, i, r, max_len, with_bos) for i, r in pairs]
