@@ -28,7 +28,9 @@ model load and peak RSS), interleaved with the other, best of ``--repeats``; **g
 counted on both sides**: readalike answers all prompts with one batched ``generate``
 (:func:`readalike.attribution.generate_responses`) then runs ``attribution_matrix`` per
 prompt; inseq's ``model.attribute`` generates and attributes (its default step function is
-the probability of the generated token, the quantity readalike differentiates). Printed:
+the probability of the generated token, the quantity readalike differentiates). inseq
+0.7.1 attributes the sequence without BOS here (it refuses its own decoded generation
+otherwise, see ``child_inseq``), so readalike runs with ``bos_token_id=NO_BOS`` too. Printed:
 load and work times, peak RSS, their ratios, whether both sides generated the same tokens,
 and max |readalike - inseq| / max |inseq| over the prompts (target 1e-6; inseq keeps the
 hidden axis, summed here into the dot product). inseq is imported from ``--inseq-path``
@@ -67,6 +69,7 @@ sys.path.insert(0, str(ROOT / "workflow"))
 
 from readalike import release_b  # noqa: E402
 from readalike.attribution import (  # noqa: E402
+    NO_BOS,
     attribution_loop,
     attribution_matrix,
     generate_response,
@@ -257,7 +260,8 @@ def child_ours(folder: Path, max_new_tokens: int, chunk: int, out: Path) -> dict
     from readalike.study_b import load_for_attribution
 
     start = time.perf_counter()
-    model, tokenizer, bos = load_for_attribution(folder, model_name="peer")
+    model, tokenizer, _ = load_for_attribution(folder, model_name="peer")
+    bos = NO_BOS  # as inseq runs (see child_inseq)
     loaded = time.perf_counter()
     generations = generate_responses(
         model, tokenizer, peer_texts(), max_new_tokens, bos_token_id=bos
@@ -286,25 +290,32 @@ def child_inseq(folder: Path, max_new_tokens: int, out: Path) -> dict:
     start = time.perf_counter()
     model = inseq.load_model(str(folder), "input_x_gradient", tokenizer=str(folder))
     loaded = time.perf_counter()
-    result = model.attribute(
-        input_texts=peer_texts(),
-        generation_args={"max_new_tokens": max_new_tokens, "do_sample": False},
-        # one prompt per batch: inseq 0.7.1 fails on the batch of all 24 prompts
-        # (AttributeError in remap_from_filtered: 'DecoderOnlyBatch' has no 'sources')
-        batch_size=1,
-        show_progress=False,
-    )
+    # one prompt per call: inseq 0.7.1 generates a batch of prompts with padding, and then
+    # fails on this tokenizer (the decoded generations, with their <pad> pieces, no longer
+    # start with the input texts; a batch of all 24 failed in remap_from_filtered)
+    results = [
+        model.attribute(
+            input_texts=text,
+            generation_args={"max_new_tokens": max_new_tokens, "do_sample": False},
+            # without it the decoded generation starts with "<s> " and inseq refuses it; with
+            # it inseq attributes the sequence without BOS (readalike is run alike)
+            skip_special_tokens=True,
+            show_progress=False,
+        )
+        for text in peer_texts()
+    ]
     done = time.perf_counter()
     matrices, responses, prompts = [], [], []
-    for sequence in result.sequence_attributions:
-        # target rows: BOS, the prompt, the response; columns: the generated steps
+    for result in results:
+        (sequence,) = result.sequence_attributions
+        # target rows: the prompt (no BOS), the response; columns: the generated steps
         ids = [t.id for t in sequence.target]
         n_resp = sequence.target_attributions.shape[1]
         responses.append(ids[len(ids) - n_resp :])
-        prompts.append(ids[1 : len(ids) - n_resp])
+        prompts.append(ids[: len(ids) - n_resp])
         # gradient x input per hidden unit -> the dot product over the hidden axis
         attr = sequence.target_attributions.sum(-1).float().numpy()
-        matrices.append(attr[1 : len(ids) - n_resp])
+        matrices.append(attr[: len(ids) - n_resp])
     np.savez(out, *matrices)
     return {
         "load": loaded - start,
@@ -343,7 +354,7 @@ def bench_peer(args: argparse.Namespace) -> None:
             f"{PEER_SHAPE['hidden_size']}, {PEER_SHAPE['num_hidden_layers']} layers), 24 demo "
             f"prompts, {args.peer_new_tokens} new tokens, chunk {args.chunk_size}, float32, "
             f"torch threads {args.peer_threads} per side; generation counted on both sides "
-            f"(inseq one prompt per batch)"
+            f"(inseq one prompt per call)"
         )
         with open("/proc/loadavg") as f:
             print(f"  load average before: {f.read().split()[:3]} on {os.cpu_count()} CPUs")
@@ -368,7 +379,8 @@ def bench_peer(args: argparse.Namespace) -> None:
         # the batched generation against one prompt at a time, in this process
         from readalike.study_b import load_for_attribution
 
-        model, tokenizer, bos = load_for_attribution(folder, model_name="peer")
+        model, tokenizer, _ = load_for_attribution(folder, model_name="peer")
+        bos = NO_BOS
         start = time.perf_counter()
         one = [
             generate_response(model, tokenizer, t, args.peer_new_tokens, bos_token_id=bos)
