@@ -432,6 +432,11 @@ def test_generate_responses_names_an_empty_response(tokenizer):
         generate_responses(
             model, tokenizer, ["Hello", prompt], 4, prompt_ids=["other", "lima_author_7"]
         )
+    # asked to, it returns the empty answer for the caller's faults table instead
+    answers = generate_responses(
+        model, tokenizer, ["Hello", prompt], 4, prompt_ids=["other", "x"], allow_empty=True
+    )
+    assert answers[1].response_ids == [] and answers[1].response_text == ""
 
 
 def test_empty_response_names_the_prompt(tokenizer):

@@ -226,6 +226,7 @@ def generate_responses(
     prompt_ids: Sequence[str] | None = None,
     bos_token_id: int | None = None,
     batch_size: int = 8,
+    allow_empty: bool = False,
 ) -> list[Generation]:
     """Answer many prompts greedily in batches: :func:`generate_response` for each, batched.
 
@@ -261,10 +262,13 @@ def generate_responses(
     list of Generation
         One per prompt, in order, equal to :func:`generate_response`'s.
 
+    allow_empty
+        Return an empty response (no ids) instead of raising, for the caller to report.
+
     Raises
     ------
     ValueError
-        If a response is empty, naming its prompt.
+        If a response is empty and ``allow_empty`` is false, naming its prompt.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -297,7 +301,7 @@ def generate_responses(
         for row, response in enumerate(generated[:, width:].tolist()):
             i = start + row
             cut = next((k for k, tok in enumerate(response) if tok in eos), len(response))
-            if cut == 0:
+            if cut == 0 and not allow_empty:
                 raise ValueError(f"{names[i]}: the model generated an empty response")
             response = response[:cut]
             text = tokenizer.decode(response, skip_special_tokens=True)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import divergence, formats, inference, noise_ceiling, resemblance, trivial
+from . import divergence, formats, resemblance, trivial
 from .pairs import (
     PairIndex,
     layer_blocks,
@@ -81,10 +81,12 @@ def resemblance_table(
     DataFrame with columns model, group, measure, layer, r2, r2_heldout.
     """
     attention, pairs, index = load_attention_pairs(attention_path)
+    n_layers = attention.n_layers
+    del attention  # the ragged set is not needed once its pairs are stacked
     humans, _ = load_human_pairs(human_paths, measures, index, attention_path)
     patterns = trivial.trivial_patterns(index)
     rows = []
-    for block in layer_blocks(attention.n_layers, block_size):
+    for block in layer_blocks(n_layers, block_size):
         block_pairs = pairs[block]
         variants = {"": block_pairs}
         if residual:
@@ -123,8 +125,10 @@ def trivial_reliance_table(
     pairs, whose R^2 is undefined and left out of the mean).
     """
     attention, pairs, index = load_attention_pairs(attention_path)
+    n_layers = attention.n_layers
+    del attention  # the ragged set is not needed once its pairs are stacked
     patterns = trivial.trivial_patterns(index)
-    blocks = layer_blocks(attention.n_layers, block_size)
+    blocks = layer_blocks(n_layers, block_size)
     r2_heads = np.concatenate([trivial.trivial_fit(pairs[b], patterns)[0] for b in blocks])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a layer of constant heads gives NaN
@@ -132,7 +136,7 @@ def trivial_reliance_table(
     return pd.DataFrame(
         {
             "model": model,
-            "layer": np.arange(attention.n_layers),
+            "layer": np.arange(n_layers),
             "r2": mean,
             "n_constant_heads": np.isnan(r2_heads).sum(axis=1),
         }
@@ -547,6 +551,8 @@ def reader_resemblance_table(
     group with fewer than 3 readers is kept, with a logged warning).
     """
     attention, pairs, index = load_attention_pairs(attention_path)
+    n_layers = attention.n_layers
+    del attention  # the ragged set is not needed once its pairs are stacked
     keys, targets, present = load_reader_pairs(human_paths, measures, index, attention_path)
     n_targets = len(keys)
     # The control: each reader's values permuted within every sentence (one seeded permutation
@@ -558,7 +564,7 @@ def reader_resemblance_table(
     targets = np.concatenate([targets, targets[:, order]])
     present = np.concatenate([present, present])
     r2, r2_out, n_pairs = [], [], None
-    for block in layer_blocks(attention.n_layers, block_size):
+    for block in layer_blocks(n_layers, block_size):
         block_r2, block_out, n_pairs = resemblance.reader_r2(pairs[block], targets, present, index)
         r2.append(block_r2)
         r2_out.append(block_out)
@@ -604,6 +610,9 @@ def reader_noise_ceiling_table(
     DataFrame with columns :data:`readalike.noise_ceiling.CEILING_COLUMNS`, three rows per
     group and measure.
     """
+    # imported here: scipy.stats costs 60 MB and 0.5 s that the group-mean tables never need
+    from . import noise_ceiling
+
     first = next(iter(human_paths.values()))
     index = pair_index(formats.read_saccades(first, measures[:1]).lengths())
     keys, targets, present = load_reader_pairs(human_paths, measures, index, first)
@@ -640,7 +649,12 @@ def resemblance_interval_table(
     -------
     DataFrame with columns :data:`readalike.inference.CI_COLUMNS`.
     """
+    # imported here: scipy.stats costs 60 MB and 0.5 s that the group-mean tables never need
+    from . import inference
+
     attention, pairs, index = load_attention_pairs(attention_path)
+    n_layers = attention.n_layers
+    del attention  # the ragged set is not needed once its pairs are stacked
     humans, _ = load_human_pairs(human_paths, measures, index, attention_path)
     targets = list(humans)
     y = np.stack([humans[t] for t in targets])
@@ -648,7 +662,7 @@ def resemblance_interval_table(
         [a for a, article in enumerate(index.lengths) for _ in article], dtype=np.int64
     )
     rows = []
-    for block in layer_blocks(attention.n_layers, block_size):
+    for block in layer_blocks(n_layers, block_size):
         x = np.swapaxes(pairs[block], 1, 2)  # (B, P, H): regressors last
         result = inference.bootstrap_r2_interval(
             x, y, index.sentence, article_of_sentence, n_draws, seed, confidence
@@ -678,6 +692,9 @@ def reader_tests_table(
     statistics : the config's ``analysis.statistics``: ``n_permutations``, ``seed``,
         ``alpha``, ``min_readers``.
     """
+    # imported here: scipy.stats costs 60 MB and 0.5 s that the group-mean tables never need
+    from . import inference
+
     reference, *others = groups
     frames = [
         inference.resemblance_tests_table(
@@ -714,6 +731,9 @@ def model_comparisons_table(
     attention_paths : each model's plain attention file, for its depth (quarters are of a
         model's own depth).
     """
+    # imported here: scipy.stats costs 60 MB and 0.5 s that the group-mean tables never need
+    from . import inference
+
     n_layers = {m: formats.attention_shape(p)[0] for m, p in attention_paths.items()}
     frames = []
     for kind, model_a, model_b in comparisons:

@@ -220,7 +220,8 @@ def attribution_run(
     faults
         If given, one row per skipped prompt is appended,
         :data:`readalike.release_b.FAULT_COLUMNS` (``model, prompt_id, kind, fatal,
-        detail``; kind ``not_located``), for :func:`attribution_faults_table`.
+        detail``; kind ``not_located``, or ``empty_response`` where the model answered
+        nothing), for :func:`attribution_faults_table`.
 
     Returns
     -------
@@ -230,8 +231,10 @@ def attribution_run(
     Raises
     ------
     ValueError
-        If a response is empty, naming the prompt ID. A prompt whose instruction cannot
-        be located (:func:`locate_instruction`) is skipped, logged and added to ``faults``.
+        If a response is empty and no ``faults`` list is given, naming the prompt ID. With
+        ``faults``, a prompt whose instruction cannot be located
+        (:func:`locate_instruction`) or whose response is empty is skipped, logged and
+        added to it.
     """
     prompts = read_prompts(prompts_path)
     model, tokenizer, bos = load_for_attribution(
@@ -259,6 +262,7 @@ def attribution_run(
             max_new_tokens,
             prompt_ids=[row.prompt_id for row, _, _, _ in located],
             bos_token_id=bos,
+            allow_empty=faults is not None,
         )
         for (row, text, ids, mask), generation in tqdm(
             zip(located, generations, strict=True),
@@ -269,6 +273,12 @@ def attribution_run(
         ):
             if generation.prompt_ids != ids:  # both encode the same text the same way
                 raise AssertionError(f"{row.prompt_id}: prompt ids differ between encodings")
+            if not generation.response_ids:
+                # nothing to attribute: said in the faults table, as the release's empty output
+                message = f"{row.prompt_id}: the model generated an empty response"
+                logger.warning("%s: skipped: %s", model_name, message)
+                faults.append((model_name, row.prompt_id, "empty_response", True, message))
+                continue
             importance = attribution_matrix(
                 model,
                 generation.prompt_ids,
