@@ -419,3 +419,36 @@ def test_release_workflow(tmp_path):
     assert set(focus["source"]) == {"Self-Instruct", "LIMA", "MT-Bench", "All"}
     assert (focus["mean_tuned"] > focus["mean_base"]).all()
     assert len(_table(run, "attribution_scores")) == 1263
+
+
+def test_families_workflow(tmp_path):
+    """Study A and B end to end on GPT-2 and Qwen2 (no BOS) zoo models beside a LLaMA one."""
+    workdir = _copy_workflow(tmp_path)
+    shutil.copytree(ROOT / ".test", workdir / ".test")
+    done = _snakemake(workdir, "--configfile", ".test/config/families.yaml")
+    assert done.returncode == 0, done.stderr[-4000:]
+    run = workdir / "results" / "families"
+    resemblance = _table(run, "human_resemblance")
+    assert set(resemblance["model"]) == {
+        "llama-s",
+        "gpt2-s",
+        "gpt2-s-instruct",
+        "qwen2-s",
+        "qwen2-s-instruct",
+    }
+    assert (resemblance["provenance"] == "SYNTHETIC").all()
+    # the BOS rule each model's attention was extracted with is recorded
+    import h5py
+
+    with h5py.File(run / "attention" / "qwen2-s" / "plain.h5") as f:
+        assert f.attrs["bos"] == "none"
+    with h5py.File(run / "attention" / "gpt2-s" / "plain.h5") as f:
+        assert f.attrs["bos"] != "none"
+    scores = _table(run, "attribution_scores")
+    faults = pd.read_csv(run / "attribution_faults.tsv", sep="\t")
+    # every prompt of every Study B model is scored or listed as a fault, none lost
+    for model in ("gpt2-s", "gpt2-s-instruct", "qwen2-s", "qwen2-s-instruct"):
+        done_ids = set(scores.loc[scores["model"] == model, "prompt_id"])
+        skipped = set(faults.loc[faults["model"] == model, "prompt_id"])
+        assert len(done_ids | skipped) == 24 and not done_ids & skipped, model
+    assert (run / "ffn_concepts.tsv").is_file() and (run / "verb_relations.tsv").is_file()

@@ -175,6 +175,15 @@ def _finish(fig: plt.Figure, handles: list, title: str) -> None:
 # --------------------------------------------------------------------------- figures
 
 
+def _ceiling_lines(ax, ceiling: dict, groups, measure: str, colors: dict) -> None:
+    """Each group's ceiling of ``measure`` as a dashed line in the group's colour."""
+    for group in groups:
+        if (group, measure) in ceiling:
+            ax.axhline(
+                ceiling[group, measure], color=colors[group], ls="--", lw=1, gid=f"ceiling:{group}"
+            )
+
+
 def resemblance_ci_by_layer(
     resemblance_ci: pd.DataFrame, noise_ceiling: pd.DataFrame
 ) -> plt.Figure:
@@ -218,15 +227,7 @@ def resemblance_ci_by_layer(
     for r, measure in enumerate(measures):
         for c, model in enumerate(models):
             ax = axes[r, c]
-            for group in groups:
-                if (group, measure) in ceiling:
-                    ax.axhline(
-                        ceiling[group, measure],
-                        color=colors[group],
-                        ls="--",
-                        lw=1,
-                        gid=f"ceiling:{group}",
-                    )
+            _ceiling_lines(ax, ceiling, groups, measure, colors)
             ax.set_title(f"{model}, {measure}", fontsize=10)
             if c == 0:
                 ax.set_ylabel("group-mean R$^2$")
@@ -296,15 +297,7 @@ def reader_resemblance_l2_vs_l1(
     for r, measure in enumerate(measures):
         for c, model in enumerate(models):
             ax = axes[r, c]
-            for group in groups:
-                if (group, measure) in ceiling:
-                    ax.axhline(
-                        ceiling[group, measure],
-                        color=colors[group],
-                        ls="--",
-                        lw=1,
-                        gid=f"ceiling:{group}",
-                    )
+            _ceiling_lines(ax, ceiling, groups, measure, colors)
             low, high = ax.get_ylim()
             ax.set_ylim(low, high + 0.15 * (high - low))  # room for the stars
             here = marked[(marked["model"] == model) & (marked["measure"] == measure)]

@@ -464,6 +464,42 @@ def _enforce_min_readers(result: TestResult, minimum: int, what: tuple[str, str]
     return TestResult(statistic, p, result.n_a, result.n_b, result.mean_a, result.mean_b, note)
 
 
+def _test_rows(
+    result: TestResult,
+    *,
+    model: str,
+    measure: str,
+    layers: np.ndarray,
+    test: str,
+    group_a: str,
+    group_b: str,
+    correction: str,
+    p_corrected: np.ndarray,
+    alpha: float,
+) -> pd.DataFrame:
+    """Rows of :data:`TEST_COLUMNS`, one per layer, from one test's per-layer results."""
+    return pd.DataFrame(
+        {
+            "model": model,
+            "measure": measure,
+            "layer": layers,
+            "test": test,
+            "group_a": group_a,
+            "group_b": group_b,
+            "n_a": result.n_a.astype(np.int64),
+            "n_b": result.n_b.astype(np.int64),
+            "mean_a": result.mean_a,
+            "mean_b": result.mean_b,
+            "statistic": result.statistic,
+            "p": result.p,
+            "correction": correction,
+            "p_corrected": p_corrected,
+            "holds": np.nan_to_num(p_corrected, nan=1.0) < alpha,
+            "note": result.note.astype(str),
+        }
+    )
+
+
 def l2_vs_l1_tests(
     r2_a,
     r2_b,
@@ -515,27 +551,18 @@ def l2_vs_l1_tests(
     frames = []
     for test, (result, correction, correct) in tests.items():
         result = _enforce_min_readers(result, min_readers, names)
-        p_corrected = correct(result.p)
         frames.append(
-            pd.DataFrame(
-                {
-                    "model": model,
-                    "measure": measure,
-                    "layer": layers,
-                    "test": test,
-                    "group_a": group_a,
-                    "group_b": group_b,
-                    "n_a": result.n_a.astype(np.int64),
-                    "n_b": result.n_b.astype(np.int64),
-                    "mean_a": result.mean_a,
-                    "mean_b": result.mean_b,
-                    "statistic": result.statistic,
-                    "p": result.p,
-                    "correction": correction,
-                    "p_corrected": p_corrected,
-                    "holds": np.nan_to_num(p_corrected, nan=1.0) < alpha,
-                    "note": result.note.astype(str),
-                }
+            _test_rows(
+                result,
+                model=model,
+                measure=measure,
+                layers=layers,
+                test=test,
+                group_a=group_a,
+                group_b=group_b,
+                correction=correction,
+                p_corrected=correct(result.p),
+                alpha=alpha,
             )
         )
     return pd.concat(frames, ignore_index=True)[TEST_COLUMNS]
@@ -1117,27 +1144,18 @@ def shuffled_control_tests_table(
             result.note,
         )
         result = _enforce_min_readers(result, min_readers, (str(group), f"{group} shuffled"))
-        p_corrected = holm(result.p)
         frames.append(
-            pd.DataFrame(
-                {
-                    "model": model,
-                    "measure": measure,
-                    "layer": layers,
-                    "test": "paired_t_one_sided_above_shuffled",
-                    "group_a": group,
-                    "group_b": f"{group} shuffled within sentences",
-                    "n_a": result.n_a.astype(np.int64),
-                    "n_b": result.n_b.astype(np.int64),
-                    "mean_a": result.mean_a,
-                    "mean_b": result.mean_b,
-                    "statistic": result.statistic,
-                    "p": result.p,
-                    "correction": "holm",
-                    "p_corrected": p_corrected,
-                    "holds": np.nan_to_num(p_corrected, nan=1.0) < alpha,
-                    "note": result.note.astype(str),
-                }
+            _test_rows(
+                result,
+                model=model,
+                measure=measure,
+                layers=layers,
+                test="paired_t_one_sided_above_shuffled",
+                group_a=group,
+                group_b=f"{group} shuffled within sentences",
+                correction="holm",
+                p_corrected=holm(result.p),
+                alpha=alpha,
             )
         )
     if not frames:
