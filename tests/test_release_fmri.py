@@ -221,6 +221,12 @@ def _set_cell(a, s, i, j, value):
             id="list-cell-of-several",
         ),
         pytest.param(
+            _set_cell(1, 0, 2, 3, [np.float64(0.5), np.float64(-50.0)]),
+            "fmri_list_cells",
+            "first at row 2 column 3: [0.5, -50.0])",  # plain numbers, not np.float64(...)
+            id="list-cell-of-numpy-values",
+        ),
+        pytest.param(
             lambda obj: [row.__setitem__(0, [7]) for row in obj[1][1][0]],
             "fmri_list_cells",
             "4 cells are lists",

@@ -239,7 +239,7 @@ def _sentence_matrix(rows: Any, where: str) -> tuple[np.ndarray | None, tuple[st
             return None, (
                 "fmri_list_cells",
                 f"{where}: {n_list} cells are lists instead of numbers (first at row {i} "
-                f"column {j}: {cell!r})",
+                f"column {j}: {[v.item() if isinstance(v, np.generic) else v for v in cell]})",
             )
         if n_other or (m is not None and m.dtype.kind not in "iuf"):
             return None, ("fmri_not_numeric", f"{where}: cells that are not numbers")
