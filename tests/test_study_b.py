@@ -402,6 +402,12 @@ def test_figures(tmp_path):
     )
     shift = concept_shift_table(labels, labels.iloc[::-1].reset_index(drop=True), "b", "t")
     _saved(figures_b.concept_shares_figure(shift), tmp_path, "concepts")
+    # several model pairs (paper.yaml has three): one row of panels per pair
+    second = concept_shift_table(labels, labels, "b2", "t2")
+    two = figures_b.concept_shares_figure(pd.concat([shift, second], ignore_index=True))
+    assert len(two.axes) == 2 * 2
+    assert "b2" in two.axes[2].get_title() and "b (left)" in two.axes[0].get_title()
+    _saved(two, tmp_path, "concepts_two_pairs")
 
     verbs = verb_relations_table(
         pd.DataFrame([(0, 0, "write", 1), (5, 1, "go", 2)], columns=sb.HEAD_PAIR_COLUMNS[1:]),

@@ -157,18 +157,27 @@ def concept_shares_figure(shift_table: pd.DataFrame) -> plt.Figure:
     Parameters
     ----------
     shift_table
-        :func:`readalike.concept_labels.concept_shift_table` (one model pair).
+        :func:`readalike.concept_labels.concept_shift_table`: one row of panels per model
+        pair.
     """
     pairs = shift_table[["model_base", "model_tuned"]].drop_duplicates()
-    if len(pairs) != 1:
-        raise ValueError(f"concept shares of {len(pairs)} model pairs; draw one pair per figure")
-    base, tuned = pairs.iloc[0]
     dimensions = [d for d in ("task", "level") if d in set(shift_table["dimension"])]
     quarters = sorted(shift_table["depth_quarter"].unique())
-    fig, axes = plt.subplots(1, len(dimensions), figsize=(5 * len(dimensions), 3.8), squeeze=False)
+    fig, axes = plt.subplots(
+        len(pairs),
+        len(dimensions),
+        figsize=(5 * len(dimensions), 3.8 * len(pairs)),
+        squeeze=False,
+    )
     x = np.arange(len(quarters))
-    for ax, dimension in zip(axes[0], dimensions, strict=True):
-        part = shift_table[shift_table["dimension"] == dimension]
+    panels = [
+        (axes[r, c], base, tuned, dimension)
+        for r, (base, tuned) in enumerate(pairs.itertuples(index=False))
+        for c, dimension in enumerate(dimensions)
+    ]
+    for ax, base, tuned, dimension in panels:
+        of_pair = (shift_table["model_base"] == base) & (shift_table["model_tuned"] == tuned)
+        part = shift_table[of_pair & (shift_table["dimension"] == dimension)]
         categories = list(dict.fromkeys(part["category"]))
         cmap = plt.get_cmap("tab10")
         for offset, column, hatch in ((-0.2, "share_base", ""), (0.2, "share_tuned", "//")):
