@@ -9,8 +9,8 @@ layers at a time as :func:`readalike.study_a.reader_resemblance_table` runs it.
 
 The reference is the straightforward loop: per reader and layer one ``np.linalg.lstsq`` on
 the reader's pairs (in-sample) and one per article left out (held out). It is timed on
-``--loop-layers`` layers (default 1) and scaled to all layers (the cost is the same for every layer);
-the printout says so. Both sides' R^2 are compared on those layers.
+``--loop-layers`` layers (default 1) and scaled to all layers (the cost is the same for
+every layer); the printout says so. Both sides' R^2 are compared on those layers.
 
 Usage:
     python benchmarks/bench_reader_resemblance.py [--layers 60] [--heads 52] [--readers 52]

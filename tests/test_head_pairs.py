@@ -11,6 +11,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 from transformers.models.llama.modeling_llama import repeat_kv
 
+from readalike.architectures import model_weights
 from readalike.head_pairs import (
     fold_norm_gain,
     head_projections,
@@ -28,7 +29,6 @@ from readalike.verb_relations import (
     verb_lists,
     verb_relation_fractions,
 )
-from readalike.architectures import model_weights
 
 #: tiny models run faster on one torch thread (see conftest._torch_threads)
 TORCH_THREADS = 1
