@@ -140,7 +140,7 @@ rule figure_readers:
     output:
         png=report(
             f"{OUT}/figures/{{figure}}.png",
-            caption="../report/{figure}.rst",
+            caption="../report/readers_figure.rst",
             category="Readers",
             labels={"figure": "{figure}"},
         ),
