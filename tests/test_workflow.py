@@ -444,7 +444,7 @@ def test_release_workflow(tmp_path):
 
 
 def test_families_workflow(tmp_path):
-    """Study A on GPT-2 and Qwen2 (no BOS) zoo pairs beside a LLaMA one, Study B on GPT-2."""
+    """Study A and B on GPT-2 and Qwen2 (no BOS) zoo pairs beside a LLaMA zoo model."""
     workdir = _copy_workflow(tmp_path)
     shutil.copytree(ROOT / ".test", workdir / ".test")
     done = _snakemake(workdir, "--configfile", ".test/config/families.yaml")
@@ -469,7 +469,7 @@ def test_families_workflow(tmp_path):
     scores = _table(run, "attribution_scores")
     faults = pd.read_csv(run / "attribution_faults.tsv", sep="\t")
     # every prompt of every Study B model is scored or listed as a fault, none lost
-    for model in ("gpt2-s", "gpt2-s-instruct"):
+    for model in ("gpt2-s", "gpt2-s-instruct", "qwen2-s", "qwen2-s-instruct"):
         done_ids = set(scores.loc[scores["model"] == model, "prompt_id"])
         skipped = set(faults.loc[faults["model"] == model, "prompt_id"])
         assert len(done_ids | skipped) == 24 and not done_ids & skipped, model
