@@ -403,9 +403,12 @@ def test_release_workflow(tmp_path):
     assert (l2.loc["llama-30b"] == "True").all()
     # GPT-2 large, as released, does not: L2 > L1 at 26-27 of its 36 layers
     assert (l2.loc["gpt2-large"] == "False").all()
-    sensitivity = _table(run, "instruction_sensitivity")
+    sensitivity = _table(run, "instruction_sensitivity").set_index("model")
     assert sensitivity["js_control"].isna().all()
-    assert (sensitivity["note"] == "no control condition for this model").all()
+    assert (sensitivity.loc["llama-30b", "note"] == "no control condition for this model").all()
+    # GPT-2 large was released in the plain condition only: said, not invented
+    assert sensitivity.loc["gpt2-large", "js_instruction"].isna().all()
+    assert sensitivity.loc["gpt2-large", "note"].str.contains("no instruction condition").all()
     checks = pd.read_csv(run / "release_checks.tsv", sep="\t")
     mismatch = checks.query(
         "check == 'length_mismatch' and passed == False and model == 'llama-30b'"
