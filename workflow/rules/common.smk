@@ -33,12 +33,9 @@ MEASURES = config["measures"]
 CONDITIONS = config["conditions"]
 # Analysis, figure and release rules need no torch (analysis.yaml); rules that load a model
 # (zoo training, extraction, Study B gradients, feed-forward weights, tokenizers) use torch.yaml.
-# CPU_ENV / GPU_ENV are the names study_b.smk uses: CPU_ENV is the analysis env, GPU_ENV the
-# torch env (CPU or CUDA build by the platform pip resolves).
+# torch.yaml takes torch from PyPI, which runs on a CPU and on CUDA alike.
 ANALYSIS_ENV = "../envs/analysis.yaml"
 TORCH_ENV = "../envs/torch.yaml"
-CPU_ENV = ANALYSIS_ENV
-GPU_ENV = TORCH_ENV
 
 
 def _names_regex(names):

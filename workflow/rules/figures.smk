@@ -18,6 +18,6 @@ rule figure:
     wildcard_constraints:
         figure="|".join(FIGURES.values()),
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     script:
         "../scripts/figure.py"

@@ -13,7 +13,7 @@ if config["reading"]["source"] == "simulated":
         log:
             f"{LOGS}/simulate_readers.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         params:
             groups=config["reading"]["groups"],
             seed=config["reading"]["seed"],
@@ -32,7 +32,7 @@ if config["reading"]["source"] in ("simulated", "fixations"):
         log:
             f"{LOGS}/saccade_matrices_{{group}}.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         params:
             synthetic=SYNTHETIC,
             source=config["reading"]["source"],
@@ -50,7 +50,7 @@ else:
         log:
             f"{LOGS}/release_saccades_{{group}}.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         params:
             release_dir=RELEASE_DIR,
             suffix=release_suffix,

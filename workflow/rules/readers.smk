@@ -15,7 +15,7 @@ if FMRI_REGIONS:
         log:
             f"{LOGS}/release_fmri_{{group}}.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         params:
             release_dir=RELEASE_DIR,
             suffix=release_suffix,
@@ -34,7 +34,7 @@ rule reader_resemblance:
     log:
         f"{LOGS}/reader_resemblance_{{model}}.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         groups=list(reader_human_files()),
         measures=READER_MEASURES,
@@ -54,7 +54,7 @@ rule resemblance_ci:
     log:
         f"{LOGS}/resemblance_ci_{{model}}.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         groups=GROUPS,
         measures=MEASURES,
@@ -78,7 +78,7 @@ rule noise_ceiling:
     log:
         f"{LOGS}/noise_ceiling.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         groups=list(reader_human_files()),
         measures=READER_MEASURES,
@@ -101,7 +101,7 @@ rule resemblance_tests:
     log:
         f"{LOGS}/resemblance_tests.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         groups=list(reader_human_files()),
         statistics=config["analysis"]["statistics"],
@@ -124,7 +124,7 @@ rule model_comparisons:
     log:
         f"{LOGS}/model_comparisons.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         comparisons=model_comparisons(),
         models=COMPARED_MODELS,
@@ -150,7 +150,7 @@ rule figure_readers:
     wildcard_constraints:
         figure="|".join(READER_FIGURE_NAMES),
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         options=reader_figure_options,
     script:

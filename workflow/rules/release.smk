@@ -10,7 +10,7 @@ if config["release_download"]:
         log:
             f"{LOGS}/download_release.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         params:
             relpaths=release_relpaths(),
             release_dir=RELEASE_DIR,
@@ -28,7 +28,7 @@ rule verify_release:
     log:
         f"{LOGS}/verify_release.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         relpaths=release_relpaths(),
         release_dir=RELEASE_DIR,
@@ -47,7 +47,7 @@ rule release_attention:
     wildcard_constraints:
         model=_names_regex(RELEASE_MODELS),
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     resources:
         mem_mb=2000,
     params:
@@ -72,7 +72,7 @@ rule release_checks:
     log:
         f"{LOGS}/release_checks.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         release_dir=RELEASE_DIR,
     script:

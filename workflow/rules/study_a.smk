@@ -11,7 +11,7 @@ rule resemblance:
     log:
         f"{LOGS}/resemblance_{{model}}.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         groups=GROUPS,
         measures=MEASURES,
@@ -29,7 +29,7 @@ rule trivial_reliance:
     log:
         f"{LOGS}/trivial_reliance_{{model}}.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         layer_block=config["analysis"]["layer_block"],
         synthetic=SYNTHETIC,
@@ -45,7 +45,7 @@ rule instruction_sensitivity:
     log:
         f"{LOGS}/instruction_sensitivity_{{model}}.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         synthetic=SYNTHETIC,
     script:
@@ -67,7 +67,7 @@ rule gather_table:
     wildcard_constraints:
         table="human_resemblance|trivial_reliance|instruction_sensitivity|reader_resemblance|resemblance_ci",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     script:
         "../scripts/gather_tables.py"
 
@@ -85,7 +85,7 @@ rule divergence:
     log:
         f"{LOGS}/divergence.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         comparisons=model_comparisons(),
         synthetic=SYNTHETIC,
@@ -107,7 +107,7 @@ rule controls:
     log:
         f"{LOGS}/controls.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         models=list(MODELS),
         groups=GROUPS,
@@ -131,7 +131,7 @@ rule replication_summary:
     log:
         f"{LOGS}/replication_summary.log",
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     params:
         reference=GROUPS[0],
     script:

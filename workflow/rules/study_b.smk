@@ -14,7 +14,7 @@ if STUDY_B_PAIRS:
         log:
             f"{LOGS}/check_tokenizers.log",
         conda:
-            CPU_ENV
+            TORCH_ENV
         params:
             model_pairs=STUDY_B_PAIRS,
             locations={m: model_location(m) for m in STUDY_B_MODELS},
@@ -32,7 +32,7 @@ if STUDY_B_PAIRS:
         log:
             f"{LOGS}/attribution_{{model}}.log",
         conda:
-            GPU_ENV
+            TORCH_ENV
         threads: config["extraction"].get("threads", 1)
         resources:
             gpu=gradient_gpus,
@@ -54,7 +54,7 @@ if STUDY_B_PAIRS:
         log:
             f"{LOGS}/attribution_scores_{{model}}.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         params:
             synthetic=SYNTHETIC,
         script:
@@ -73,7 +73,7 @@ if STUDY_B_PAIRS:
         log:
             f"{LOGS}/gather_attribution_scores.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         script:
             "../scripts/gather_tables.py"
 
@@ -91,7 +91,7 @@ if STUDY_B_PAIRS:
         log:
             f"{LOGS}/gather_attribution_faults.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         script:
             "../scripts/gather_tables.py"
 
@@ -108,7 +108,7 @@ if STUDY_B_PAIRS:
         log:
             f"{LOGS}/instruction_focus.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         params:
             model_pairs=STUDY_B_PAIRS,
         script:
@@ -124,7 +124,7 @@ if STUDY_B_PAIRS:
         log:
             f"{LOGS}/ffn_concepts_{{model}}.log",
         conda:
-            GPU_ENV
+            TORCH_ENV
         threads: config["extraction"].get("threads", 1)
         resources:
             mem_mb=analysis_mem_mb,
@@ -145,7 +145,7 @@ if STUDY_B_PAIRS:
         log:
             f"{LOGS}/head_pairs_{{model}}.log",
         conda:
-            GPU_ENV
+            TORCH_ENV
         threads: config["extraction"].get("threads", 1)
         resources:
             mem_mb=analysis_mem_mb,
@@ -191,7 +191,7 @@ if STUDY_B_PAIRS:
         log:
             f"{LOGS}/study_b_comparisons.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         params:
             model_pairs=STUDY_B_PAIRS,
             models=STUDY_B_MODELS,
@@ -213,7 +213,7 @@ if STUDY_B_PAIRS:
         log:
             f"{LOGS}/attribution_heatmap.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         params:
             synthetic=SYNTHETIC,
         script:
@@ -231,7 +231,7 @@ if STUDY_B.get("release_tar"):
         log:
             f"{LOGS}/unpack_release_b.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         script:
             "../scripts/unpack_release_b.py"
 
@@ -245,7 +245,7 @@ if STUDY_B.get("release_tar"):
         log:
             f"{LOGS}/release_b_attribution.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         params:
             models=RELEASE_B_MODELS,
         script:
@@ -278,7 +278,7 @@ if STUDY_B.get("release_tar"):
         log:
             f"{LOGS}/release_b.log",
         conda:
-            CPU_ENV
+            ANALYSIS_ENV
         params:
             models=RELEASE_B_MODELS,
         script:
@@ -301,6 +301,6 @@ rule figure_b:
     wildcard_constraints:
         figure="|".join(STUDY_B_FIGURES.values()),
     conda:
-        CPU_ENV
+        ANALYSIS_ENV
     script:
         "../scripts/figure.py"
