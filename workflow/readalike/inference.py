@@ -199,9 +199,8 @@ def welch_one_sided(a, b) -> TestResult:
 
     Notes
     -----
-    Study B has a scalar ``welch_one_sided`` of its own (``readalike.instruction_focus``,
-    instruction vs base) that raises below two values; this one, vectorised and NaN-aware,
-    is the one Study A uses.
+    Study B's scalar ``readalike.instruction_focus.welch_one_sided`` (tuned vs base) calls
+    this one, after refusing samples of fewer than two values.
     """
     a, b = _pair(a, b)
     n_a, mean_a, var_a = _moments(a)

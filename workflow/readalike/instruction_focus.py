@@ -35,8 +35,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from . import inference
 from .formats import PromptAttribution
 
 #: ID prefix -> prompt source, in the order tables list them.
@@ -228,12 +228,9 @@ def welch_one_sided(a: Sequence[float], b: Sequence[float]) -> tuple[float, floa
     b = np.asarray(b, dtype=np.float64)
     if a.size < 2 or b.size < 2:
         raise ValueError(f"Welch's test needs two values per sample, got {a.size} and {b.size}")
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    if va + vb == 0:
-        return math.nan, math.nan
-    t = (a.mean() - b.mean()) / math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    return float(t), float(stats.t.sf(t, df))
+    # the one Welch test of the project (vectorised, Study A's across readers)
+    result = inference.welch_one_sided(a, b)
+    return float(result.statistic[0]), float(result.p[0])
 
 
 def compare_means(base: np.ndarray, tuned: np.ndarray) -> tuple[float, float, float, float]:
