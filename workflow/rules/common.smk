@@ -9,7 +9,6 @@ sys.path.insert(0, workflow.basedir)
 
 from readalike import release as _release
 from readalike import release_fmri as _release_fmri
-from readalike.figures_readers import READER_FIGURES
 from readalike.checksums import read_manifest
 from readalike.config import (
     check_config,
@@ -501,6 +500,10 @@ def reader_targets():
 def reader_figure_tables(wildcards):
     """The tables of one reader figure that this run makes (a run without per-reader data
     has no noise ceilings: the figure then draws no ceiling)."""
+    # imported here, not with the module: matplotlib costs every parse of the workflow
+    # (and every cluster job) half a second, and only the DAG of a reader figure needs it
+    from readalike.figures_readers import READER_FIGURES
+
     made = reader_tables()
     return {
         t: f"{OUT}/{t}.tsv" for t in READER_FIGURES[wildcards.figure][1] if t in made
