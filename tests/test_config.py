@@ -70,8 +70,8 @@ def test_model_defaults_follow_size_and_zoo_kind(demo):
     # a zoo model trained from scratch and a tuned one get their own training defaults
     assert {k: models["tiny-m"]["zoo"][k] for k in ("lr", "batch_size", "max_len")} == {
         "lr": 3e-3,
-        "batch_size": 16,
-        "max_len": 64,
+        "batch_size": 8,
+        "max_len": 128,
     }
     # the demo gives tiny-s-instruct lr 0.0015; batch size and length are defaults
     assert {k: models["tiny-s-instruct"]["zoo"][k] for k in ("lr", "batch_size", "max_len")} == {

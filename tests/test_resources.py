@@ -67,14 +67,14 @@ def test_gradient_resources(params_b, expected):
     ("params_b", "expected"),
     [
         # one layer at a time: 28 GB * (3/32 + 1/16) = 4.375 -> 4.8125 GB held;
-        # 4.8125*1024+4000 = 8928; 20+21 = 41
-        pytest.param(7, {"mem_mb": 8928, "runtime": 41}, id="7B"),
-        # 52*0.15625 = 8.125 -> 8.9375 GB; 9152+4000 = 13152; 20+39 = 59
-        pytest.param(13, {"mem_mb": 13152, "runtime": 59}, id="13B"),
-        # 120*0.15625 = 18.75 -> 20.625 GB; 21120+4000 = 25120; 20+90 = 110
-        pytest.param(30, {"mem_mb": 25120, "runtime": 110}, id="30B"),
-        # 260*0.15625 = 40.625 -> 44.6875 GB; 45760+4000 = 49760; 20+195 = 215
-        pytest.param(65, {"mem_mb": 49760, "runtime": 215}, id="65B"),
+        # 4.8125*1024+4000 = 8928; 20+35 = 55
+        pytest.param(7, {"mem_mb": 8928, "runtime": 55}, id="7B"),
+        # 52*0.15625 = 8.125 -> 8.9375 GB; 9152+4000 = 13152; 20+65 = 85
+        pytest.param(13, {"mem_mb": 13152, "runtime": 85}, id="13B"),
+        # 120*0.15625 = 18.75 -> 20.625 GB; 21120+4000 = 25120; 20+150 = 170
+        pytest.param(30, {"mem_mb": 25120, "runtime": 170}, id="30B"),
+        # 260*0.15625 = 40.625 -> 44.6875 GB; 45760+4000 = 49760; 20+325 = 345
+        pytest.param(65, {"mem_mb": 49760, "runtime": 345}, id="65B"),
     ],
 )
 def test_analysis_resources(params_b, expected):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from readalike import zoo
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
+#: a word of an answer: two letters or more
+WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def _architecture(checkpoint: Path) -> dict:
@@ -269,3 +272,101 @@ def test_zoo_refuses_an_unknown_architecture(tmp_path, tiny_tokenizer_dir):
             max_len=8,
             architecture="mamba",
         )
+
+
+# ------------------------------------------------------------------- training documents
+
+
+def test_training_documents_are_windows_of_consecutive_lines():
+    lines = ["a.", "b.", "c.", "d."]
+    assert zoo.training_documents(lines, 3) == ["a.\nb.\nc.", "b.\nc.\nd.", "c.\nd.", "d."]
+    assert zoo.training_documents(lines, 1) == lines
+    assert zoo.training_documents(["a."], 5) == ["a."]
+
+
+def test_training_documents_refuse_an_empty_window():
+    with pytest.raises(ValueError, match="lines_per_sequence must be positive, got 0"):
+        zoo.training_documents(["a."], 0)
+
+
+def _demo_base_answers(tmp_path: Path, lines_per_sequence: int) -> tuple[list[str], set[str]]:
+    """Greedy answers of the demo's Study B base model to the demo prompts, and its words.
+
+    The model is trained as ``config/config.yaml`` and the workflow train it (tokenizer on
+    the training files' lines, windows within each file, the schema and model defaults),
+    except for ``lines_per_sequence``; answers as the attribution job makes them.
+    """
+    import yaml
+
+    from readalike.attribution import generate_responses
+    from readalike.config import with_defaults
+    from readalike.release_b import read_prompts
+    from readalike.study_b import load_for_attribution, prompt_for_model
+
+    root = DEMO.parents[1]
+    config = with_defaults(yaml.safe_load((root / "config" / "config.yaml").read_text()))
+    base = config["study_b"]["pairs"][0][0]
+    spec = next(m for m in config["models"] if m["name"] == base)["zoo"]
+    files = [zoo.read_texts(root / path) for path in config["zoo"]["training_text"]]
+    tokenizer = tmp_path / "tokenizer"
+    zoo.train_tokenizer(
+        [line for lines in files for line in lines],
+        tokenizer,
+        vocab_size=config["zoo"]["vocab_size"],
+        seed=config["zoo"]["seed"],
+    )
+    model_dir = tmp_path / base
+    zoo.build_model(
+        tokenizer,
+        model_dir,
+        **{k: spec[k] for k in ("hidden_size", "n_layers", "n_heads", "intermediate_size")},
+        seed=config["zoo"]["seed"],
+        steps=spec["steps"],
+        lr=spec["lr"],
+        texts=[d for lines in files for d in zoo.training_documents(lines, lines_per_sequence)],
+        batch_size=spec["batch_size"],
+        max_len=spec["max_len"],
+        n_threads=TORCH_THREADS,
+        architecture=spec["architecture"],
+    )
+    prompts = read_prompts(root / config["study_b"]["prompts"])
+    model, tok, bos = load_for_attribution(model_dir, model_name=base, bos="auto")
+    answers = generate_responses(
+        model,
+        tok,
+        [prompt_for_model(p) for p in prompts.prompt],
+        config["study_b"]["max_new_tokens"],
+        bos_token_id=bos,
+        allow_empty=True,
+    )
+    corpus = {w.lower() for lines in files for line in lines for w in WORD.findall(line)}
+    return [a.response_text for a in answers], corpus
+
+
+def _distinct_words(text: str, corpus: set[str]) -> int:
+    """Distinct words of two letters or more in ``text`` that the training text holds."""
+    return len({w.lower() for w in WORD.findall(text)} & corpus)
+
+
+def test_demo_base_model_answers_every_study_b_prompt_in_words(tmp_path):
+    # issue 14: the base model of the demo's Study B pair must answer in words, or its
+    # base-vs-tuned instruction focus is computed on byte pieces
+    answers, corpus = _demo_base_answers(tmp_path / "windows", zoo_lines_per_sequence())
+    words = [_distinct_words(a, corpus) for a in answers]
+    assert len(answers) == 24
+    assert min(words) >= 3, list(zip(words, answers, strict=True))
+
+
+def zoo_lines_per_sequence() -> int:
+    """The schema's default, which config/config.yaml leaves in place."""
+    from readalike.config import with_defaults
+
+    cfg = yaml_config()
+    assert "lines_per_sequence" not in cfg["zoo"]
+    return with_defaults(cfg)["zoo"]["lines_per_sequence"]
+
+
+def yaml_config() -> dict:
+    import yaml
+
+    return yaml.safe_load((DEMO.parents[1] / "config" / "config.yaml").read_text())

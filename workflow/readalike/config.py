@@ -30,7 +30,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 MODEL_DEFAULTS: dict[str, Any] = {
     "dtype_small": "float32",  # under SMALL_MODEL_B billion parameters (CPU, demo zoo)
     "dtype_large": "bfloat16",
-    "zoo_train": {"lr": 3e-3, "batch_size": 16, "max_len": 64, "architecture": "llama"},
+    "zoo_train": {"lr": 3e-3, "batch_size": 8, "max_len": 128, "architecture": "llama"},
     "zoo_tune": {"lr": 1e-3, "batch_size": 8, "max_len": 256},
 }
 #: Models under this many billion parameters run on a CPU in float32.
@@ -336,15 +336,18 @@ def gradient_resources(model: Mapping[str, Any], *, force_gpu: bool = False) -> 
 def analysis_resources(model: Mapping[str, Any]) -> dict[str, int]:
     """Memory (MB) and runtime (min) of a model's Study B weight analyses on a CPU.
 
-    ``ffn_concepts`` and ``head_pairs`` read the weights they need straight from the
+    The ``weight_analyses`` job (FFN concepts, then head pairs) reads the weights it needs
+    straight from the
     checkpoint's safetensors shards, one tensor at a time
     (:func:`readalike.architectures.open_checkpoint`), never the whole model. They hold a
     few copies of one layer's largest matrices (three copies of a layer, at most 1/32 of
     the weights from 7B up) and the embedding matrices with the vocabulary's projection
     (taken as 1/16 of the weights): ``4 GB * params_b * (3/32 + 1/16)`` in float32, plus
     10 % and 4 GB for the interpreter and the tokenizer. Runtime: reading the float32
-    weights (about 10 s per billion parameters from a parallel file system) and one PCA per
-    layer: 20 min plus 3 min per billion parameters, an estimate, not measured. No GPU:
+    weights (about 10 s per billion parameters from a parallel file system), one PCA per
+    layer and the word pairs of every head: 20 min plus 5 min per billion parameters (3
+    for the PCA, 2 for the pairs: ``bench_internals.py`` times one 7B-shaped layer at
+    11 s and 18-35 s), an estimate from those benchmarks, not from a real run. No GPU:
     the profile runs them in ``cpu``.
 
     Returns
@@ -354,7 +357,7 @@ def analysis_resources(model: Mapping[str, Any]) -> dict[str, int]:
         and ``runtime`` keys win.
     """
     params_b = float(model["params_b"])
-    runtime = int(max(10, 20 + 3 * params_b))
+    runtime = int(max(10, 20 + 5 * params_b))
     return _job_size(model, params_b * 4 * (3 / 32 + 1 / 16), 0.1, runtime, gpu_job=False)
 
 

@@ -94,6 +94,23 @@ def read_texts(path: str | os.PathLike) -> list[str]:
     return texts
 
 
+def training_documents(lines: Sequence[str], lines_per_sequence: int) -> list[str]:
+    """Training sequences of a from-scratch zoo model: windows of consecutive lines.
+
+    Window ``i`` joins lines ``i .. i + lines_per_sequence - 1`` with newlines (stride one,
+    so every line starts a window and is seen at a sequence's start, as extraction shows a
+    sentence, and inside one, after a line break); the last windows are shorter. A model
+    trained on single lines never sees text go on past a line's end, and Study B's prompts
+    end ``...\\n\\nOutput:``. Measured on the demo's base model (``config/config.yaml``),
+    prompts of 24 answered with at least three distinct words of the training text: 18 on
+    single lines, 24 on windows of two (fewest words in an answer: 3), 24 on windows of
+    three (fewest: 5; ``tests/test_zoo.py`` checks it). ``1`` gives one line per sequence.
+    """
+    if lines_per_sequence < 1:
+        raise ValueError(f"lines_per_sequence must be positive, got {lines_per_sequence}")
+    return ["\n".join(lines[i : i + lines_per_sequence]) for i in range(len(lines))]
+
+
 def read_instruction_pairs(path: str | os.PathLike) -> list[tuple[str, str]]:
     """Read instruction/response pairs from a TSV file with header ``instruction\\tresponse``.
 

@@ -114,15 +114,19 @@ if STUDY_B_PAIRS:
         script:
             "../scripts/instruction_focus.py"
 
-    rule ffn_concepts:
+    # One job per model for both weight analyses: the model's start-up (torch, its
+    # tokenizer, the vocabulary) is paid once. Attribution stays its own job: on a cluster
+    # it holds GPUs, these read weights on a CPU.
+    rule weight_analyses:
         input:
             checkpoint=model_checkpoint,
             vocabulary=study_b_vocabulary_inputs,
         output:
             concepts=f"{OUT}/study_b/ffn/{{model}}.tsv",
             components=f"{OUT}/study_b/ffn/{{model}}.h5",
+            head_pairs=f"{OUT}/study_b/head_pairs/{{model}}.tsv",
         log:
-            f"{LOGS}/ffn_concepts_{{model}}.log",
+            f"{LOGS}/weight_analyses_{{model}}.log",
         conda:
             TORCH_ENV
         threads: config["extraction"].get("threads", 1)
@@ -134,28 +138,7 @@ if STUDY_B_PAIRS:
             study_b=STUDY_B,
             synthetic=SYNTHETIC,
         script:
-            "../scripts/ffn_concepts.py"
-
-    rule head_pairs:
-        input:
-            checkpoint=model_checkpoint,
-            vocabulary=study_b_vocabulary_inputs,
-        output:
-            f"{OUT}/study_b/head_pairs/{{model}}.tsv",
-        log:
-            f"{LOGS}/head_pairs_{{model}}.log",
-        conda:
-            TORCH_ENV
-        threads: config["extraction"].get("threads", 1)
-        resources:
-            mem_mb=analysis_mem_mb,
-            runtime=analysis_runtime,
-        params:
-            model=study_b_model_params,
-            study_b=STUDY_B,
-            synthetic=SYNTHETIC,
-        script:
-            "../scripts/head_pairs.py"
+            "../scripts/weight_analyses.py"
 
     rule study_b_comparisons:
         input:

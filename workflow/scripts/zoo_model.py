@@ -1,7 +1,7 @@
 """Demo zoo: one tiny causal LM (LLaMA, GPT-2 or Qwen2) trained from scratch on the shipped text."""
 
 from readalike.joblog import send_to_log
-from readalike.zoo import build_model, read_texts
+from readalike.zoo import build_model, read_texts, training_documents
 
 send_to_log(snakemake.log[0])
 spec, zoo = snakemake.params.spec, snakemake.params.zoo
@@ -15,7 +15,12 @@ build_model(
     seed=zoo["seed"],
     steps=spec["steps"],
     lr=spec["lr"],
-    texts=[line for path in snakemake.input.texts for line in read_texts(path)],
+    # windows never span two files: each file is its own run of text
+    texts=[
+        document
+        for path in snakemake.input.texts
+        for document in training_documents(read_texts(path), zoo["lines_per_sequence"])
+    ],
     batch_size=spec["batch_size"],
     max_len=spec["max_len"],
     n_threads=snakemake.threads,
