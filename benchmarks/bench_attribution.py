@@ -256,11 +256,12 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_ours(folder: Path, max_new_tokens: int, chunk: int, out: Path) -> dict:
+def child_ours(folder: Path, max_new_tokens: int, chunk: int, out: Path, dtype: str) -> dict:
     from readalike.study_b import load_for_attribution
 
     start = time.perf_counter()
     model, tokenizer, _ = load_for_attribution(folder, model_name="peer")
+    model.to(getattr(torch, dtype))
     bos = NO_BOS  # as inseq runs (see child_inseq)
     loaded = time.perf_counter()
     generations = generate_responses(
@@ -284,11 +285,12 @@ def child_ours(folder: Path, max_new_tokens: int, chunk: int, out: Path) -> dict
     }
 
 
-def child_inseq(folder: Path, max_new_tokens: int, out: Path) -> dict:
+def child_inseq(folder: Path, max_new_tokens: int, out: Path, dtype: str) -> dict:
     import inseq
 
     start = time.perf_counter()
     model = inseq.load_model(str(folder), "input_x_gradient", tokenizer=str(folder))
+    model.model.to(getattr(torch, dtype))
     loaded = time.perf_counter()
     # one prompt per call: inseq 0.7.1 generates a batch of prompts with padding, and then
     # fails on this tokenizer (the decoded generations, with their <pad> pieces, no longer
@@ -314,7 +316,7 @@ def child_inseq(folder: Path, max_new_tokens: int, out: Path) -> dict:
         responses.append(ids[len(ids) - n_resp :])
         prompts.append(ids[: len(ids) - n_resp])
         # gradient x input per hidden unit -> the dot product over the hidden axis
-        attr = sequence.target_attributions.sum(-1).float().numpy()
+        attr = sequence.target_attributions.sum(-1).double().numpy()
         matrices.append(attr[: len(ids) - n_resp])
     np.savez(out, *matrices)
     return {
@@ -326,13 +328,16 @@ def child_inseq(folder: Path, max_new_tokens: int, out: Path) -> dict:
     }
 
 
-def run_peer_child(side: str, args: argparse.Namespace, folder: Path, out: Path) -> dict:
+def run_peer_child(
+    side: str, args: argparse.Namespace, folder: Path, out: Path, dtype: str = "float32"
+) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(args.peer_threads))
     path = [str(ROOT / "workflow")] + ([str(args.inseq_path)] if side == "inseq" else [])
     env["PYTHONPATH"] = os.pathsep.join(path + [env.get("PYTHONPATH", "")])
     command = [sys.executable, __file__, "--peer-child", side, "--peer-model", str(folder)]
     command += ["--peer-out", str(out), "--max-new-tokens", str(args.peer_new_tokens)]
     command += ["--chunk-size", str(args.chunk_size), "--peer-threads", str(args.peer_threads)]
+    command += ["--peer-dtype", dtype]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode:
@@ -340,6 +345,20 @@ def run_peer_child(side: str, args: argparse.Namespace, folder: Path, out: Path)
     report = json.loads(done.stdout.strip().splitlines()[-1])
     report["process"] = time.perf_counter() - start
     return report
+
+
+def _agreement(ours: dict, peer: dict) -> tuple[list[int], float]:
+    """Prompts both sides answered alike, and max |ours - peer| / max |peer| over them."""
+    same = [
+        i
+        for i, (a, b) in enumerate(zip(ours["responses"], peer["responses"], strict=True))
+        if a == b and ours["prompts"][i] == peer["prompts"][i]
+    ]
+    with np.load(ours["matrices"]) as a, np.load(peer["matrices"]) as b:
+        mine = [a[f"arr_{i}"] for i in range(len(a.files))]
+        theirs = [b[f"arr_{i}"] for i in range(len(b.files))]
+    rel = max(float(np.abs(mine[i] - theirs[i]).max() / np.abs(theirs[i]).max()) for i in same)
+    return same, rel
 
 
 def bench_peer(args: argparse.Namespace) -> None:
@@ -366,16 +385,16 @@ def bench_peer(args: argparse.Namespace) -> None:
                 runs[side][-1]["matrices"] = out
         with open("/proc/loadavg") as f:
             print(f"  load average after: {f.read().split()[:3]}")
-        ours, peer = runs["readalike"][0], runs["inseq"][0]
-        same = [
-            i
-            for i, (a, b) in enumerate(zip(ours["responses"], peer["responses"], strict=True))
-            if a == b and ours["prompts"][i] == peer["prompts"][i]
-        ]
-        with np.load(ours["matrices"]) as a, np.load(peer["matrices"]) as b:
-            mine = [a[f"arr_{i}"] for i in range(len(a.files))]
-            theirs = [b[f"arr_{i}"] for i in range(len(b.files))]
-        rel = max(float(np.abs(mine[i] - theirs[i]).max() / np.abs(theirs[i]).max()) for i in same)
+        same, rel = _agreement(runs["readalike"][0], runs["inseq"][0])
+        # the same comparison with both sides in float64: what is left is a difference in
+        # the arithmetic, not the rounding of two attention codes in float32 (not timed)
+        doubles = {
+            side: run_peer_child(side, args, folder, Path(tmp) / f"{side}_f64.npz", "float64")
+            for side in ("readalike", "inseq")
+        }
+        for side in doubles:
+            doubles[side]["matrices"] = Path(tmp) / f"{side}_f64.npz"
+        same64, rel64 = _agreement(doubles["readalike"], doubles["inseq"])
         # the batched generation against one prompt at a time, in this process
         from readalike.study_b import load_for_attribution
 
@@ -419,8 +438,12 @@ def bench_peer(args: argparse.Namespace) -> None:
         f"{best('readalike', 'peak_rss_mib') / best('inseq', 'peak_rss_mib'):.2f} (target <= 1)"
     )
     print(
-        f"  same greedy responses on both sides: {len(same)} of {len(ours['responses'])} "
-        f"prompts; max |readalike - inseq| / max |inseq| over those: {rel:.1e} (target <= 1e-6)"
+        f"  float32: same greedy responses on both sides for {len(same)} of 24 prompts; max "
+        f"|readalike - inseq| / max |inseq| over those: {rel:.1e} (target <= 1e-6)"
+    )
+    print(
+        f"  float64 (both sides): same responses for {len(same64)} of 24 prompts; max "
+        f"|readalike - inseq| / max |inseq| over those: {rel64:.1e} (target <= 1e-6)"
     )
     print(
         f"  batched generation equals one prompt at a time: {batched == one} (batched "
@@ -460,14 +483,19 @@ def main() -> None:
     parser.add_argument("--peer-child", choices=["readalike", "inseq"], help=argparse.SUPPRESS)
     parser.add_argument("--peer-model", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--peer-out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--peer-dtype", default="float32", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer_child:
         torch.set_num_threads(args.peer_threads)
         chunk = args.chunk_size or demo_settings()[0]["chunk_size"]
         if args.peer_child == "readalike":
-            report = child_ours(args.peer_model, args.max_new_tokens[0], chunk, args.peer_out)
+            report = child_ours(
+                args.peer_model, args.max_new_tokens[0], chunk, args.peer_out, args.peer_dtype
+            )
         else:
-            report = child_inseq(args.peer_model, args.max_new_tokens[0], args.peer_out)
+            report = child_inseq(
+                args.peer_model, args.max_new_tokens[0], args.peer_out, args.peer_dtype
+            )
         print(json.dumps(report))
         return
     if args.peer:

@@ -1,7 +1,8 @@
 """Extraction holds one layer's token attention at a time, never all layers' (issue 13).
 
 A 65B model fits where its weights fit only if capture does not keep ``output_attentions``
-of every layer. Measured in a fresh interpreter (its peak resident memory): a model of many
+of every layer. Measured in a fresh interpreter (its peak resident memory, reset to the
+current one just before extraction through ``/proc/self/clear_refs``): a model of many
 layers reads long sentences, so all layers' token-level attention would be several times
 what one layer's is. Two depths are measured: the peak rise during extraction must not
 grow with the depth beyond the word-level result (a model that kept every layer's token
@@ -20,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 SCRIPT = r"""
-import json, resource, sys
+import json, sys
 import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 from readalike.extraction import extract_attention
@@ -38,9 +39,16 @@ words = ("the readers look back at short words and skip the frequent ones " * 20
 sentences = [words[i : i + n_words] for i in range(batch)]
 extract_attention(model, tokenizer, [words[:5]], "", batch_size=1, progress=False)  # warm up
 tokens = max(len(tokenizer(" ".join(s))["input_ids"]) for s in sentences) + 1
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
+# reset the peak (VmHWM) to the current RSS: a peak left by the imports or the model's
+# construction would otherwise hide a smaller rise during extraction
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+before = status("VmRSS:")
 out = extract_attention(model, tokenizer, sentences, "", batch_size=batch, progress=False)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = status("VmHWM:")
 print(json.dumps({
     "rise": peak - before,
     "one_layer": batch * heads * tokens * tokens * 4,

@@ -423,17 +423,25 @@ def extract_attention(
     order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i].input_ids))
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     results: list[np.ndarray | None] = [None] * len(encoded)
-    captured: list[torch.Tensor] = []
+    # this batch's word matrices, (batch, layers, heads, W, W) float16, filled layer by layer
+    captured: list[np.ndarray] = []
     current: dict = {}  # this batch's (batch, 1, words, tokens) assignment, per device
 
     def hook(module, args, output):
         weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
         if isinstance(weights, torch.Tensor) and weights.ndim == 4:
             # reduce this layer now, on its own device (layers may sit on several GPUs), and
-            # keep only the small word matrices
+            # keep only its word matrices, in the float16 they are stored in: a float32 list
+            # of every layer plus its stacked copy held 4x the result, growing with depth
             if weights.device not in current:
                 current[weights.device] = current["cpu"].to(weights.device)
-            captured.append(reduce_to_words(weights, current[weights.device]).cpu())
+            layer = reduce_to_words(weights, current[weights.device]).cpu().numpy()
+            if not captured:
+                shape = (layer.shape[0], n_layers, *layer.shape[1:])
+                captured.append(np.empty(shape, dtype=np.float16))
+            if current["layer"] < n_layers:
+                captured[0][:, current["layer"]] = layer
+            current["layer"] += 1
 
     handles = [m.register_forward_hook(hook) for m in modules]
     try:
@@ -453,27 +461,28 @@ def extract_attention(
                         e.token_word, e.n_words, length
                     )
                 current.clear()
-                current["cpu"] = torch.from_numpy(assignment)
+                current["cpu"], current["layer"] = torch.from_numpy(assignment), 0
                 captured.clear()
                 backbone(
                     input_ids=input_ids.to(input_device),
                     attention_mask=mask.to(input_device),
                     use_cache=False,
                 )
-                if len(captured) != n_layers:
+                if current["layer"] != n_layers:
                     impl = getattr(model.config, "_attn_implementation", "unknown")
                     raise RuntimeError(
-                        f"{model_name}: got attention weights from {len(captured)} of {n_layers} "
-                        f"layers (attention implementation {impl!r}); load the model with "
-                        "attn_implementation='eager' (load_causal_lm does)"
+                        f"{model_name}: got attention weights from {current['layer']} of "
+                        f"{n_layers} layers (attention implementation {impl!r}); load the model "
+                        "with attn_implementation='eager' (load_causal_lm does)"
                     )
-                words = torch.stack(captured, dim=1).numpy()  # (batch, layers, heads, W, W)
+                words = captured[0]  # (batch, layers, heads, W, W)
                 for b, i in enumerate(batch):
                     n = encoded[i].n_words
+                    # a float16 cast keeps NaN and inf, and word attention (at most 1) fits
                     matrix = words[b, :, :, :n, :n]
                     if not np.isfinite(matrix).all():
                         raise ValueError(f"{model_name}: {names[i]}: attention holds NaN or inf")
-                    results[i] = matrix.astype(np.float16)
+                    results[i] = matrix.copy()
     finally:
         for handle in handles:
             handle.remove()
