@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .depth import N_QUARTERS, depth_quarter
 
@@ -190,6 +189,9 @@ def verb_relation_fractions(
         counts_base, counts_tuned, n_layers, [*instruction, *general], n_quarters
     )
     fractions["verb_list"] = np.where(fractions["verb"].isin(instruction), INSTRUCTION, GENERAL)
+    # here, not at import: study_b imports this module, and scipy.stats costs 0.5 s a job
+    from scipy import stats
+
     rows = []
     for group in range(n_quarters):
         part = fractions[(fractions["depth_quarter"] == group) & fractions["n_changed"].gt(0)]
