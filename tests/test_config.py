@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from readalike.config import ConfigError, check_config, extraction_resources, is_synthetic
+from readalike.pairs import LAYER_BLOCK
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,12 +20,19 @@ def demo() -> dict:
     return load("config.yaml")
 
 
+def test_schema_layer_block_default_is_the_package_one():
+    from readalike.config import load_schema
+
+    schema = load_schema()["properties"]["analysis"]["properties"]["layer_block"]
+    assert schema["default"] == LAYER_BLOCK == 4
+
+
 def test_demo_config_passes_and_gets_defaults(demo):
     del demo["analysis"], demo["extraction"], demo["measures"], demo["zoo"]["threads"]
     del demo["reading"]["seed"]
     cfg = check_config(demo, REPO)
     assert cfg["analysis"] == {
-        "layer_block": 8,
+        "layer_block": LAYER_BLOCK,
         "shuffle_seed": 0,
         "shuffled_heldout_max": 0.01,
         "copy_r2_max": 0.999,

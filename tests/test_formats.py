@@ -7,10 +7,12 @@ from readalike.formats import (
     AttentionSet,
     ReaderMatrices,
     SaccadeSet,
+    attention_lengths,
     attention_shape,
     check_distinct_readers,
     check_reader_lengths,
     check_same_lengths,
+    iter_attention,
     read_attention,
     read_saccades,
     sentence_key,
@@ -69,6 +71,40 @@ def test_attention_round_trip_is_exact(tmp_path):
             np.testing.assert_array_equal(m_back, m)
     assert attention_shape(tmp_path / "a.h5") == (3, 2)
     assert _files(tmp_path) == ["a.h5"]
+
+
+def test_consuming_write_empties_the_set_and_writes_the_same_file(tmp_path):
+    kept, consumed = _attention(), _attention()
+    write_attention(tmp_path / "kept.h5", kept)
+    write_attention(tmp_path / "consumed.h5", consumed, consume=True)
+    # every sentence dropped from the set once written: the caller holds one copy, not two
+    assert consumed.sentences == [[None, None], [None]]
+    a, b = read_attention(tmp_path / "kept.h5"), read_attention(tmp_path / "consumed.h5")
+    assert b.lengths() == LENGTHS and b.attrs["extra"] == 7
+    for m, m_back in zip(_sentences(a), _sentences(b), strict=True):
+        np.testing.assert_array_equal(m_back, m)
+
+
+def _sentences(attention: AttentionSet) -> list[np.ndarray]:
+    return [m for article in attention.sentences for m in article]
+
+
+def test_attention_read_one_sentence_at_a_time(tmp_path):
+    att = _attention()
+    write_attention(tmp_path / "a.h5", att)
+    assert attention_lengths(tmp_path / "a.h5") == LENGTHS
+    got = list(iter_attention(tmp_path / "a.h5"))
+    assert [(a, s) for a, s, _ in got] == [(0, 0), (0, 1), (1, 0)]
+    for (_, _, m_back), m in zip(got, _sentences(att), strict=True):
+        np.testing.assert_array_equal(m_back, m)
+
+
+def test_attention_read_one_sentence_at_a_time_refuses_nan(tmp_path):
+    write_attention(tmp_path / "a.h5", _attention())
+    with h5py.File(tmp_path / "a.h5", "r+") as f:
+        f[sentence_key(0, 1)][0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"a\.h5: article 0 sentence 1: attention holds NaN"):
+        list(iter_attention(tmp_path / "a.h5"))
 
 
 def test_attention_reads_a_block_of_layers(tmp_path):

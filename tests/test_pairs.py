@@ -5,6 +5,7 @@ from readalike.pairs import (
     layer_blocks,
     pair_index,
     shuffle_sentences_of_equal_length,
+    stack_pair_stream,
     stack_pairs,
 )
 
@@ -25,6 +26,22 @@ def test_stack_pairs_keeps_leading_axes():
     m = np.arange(2 * 9).reshape(2, 3, 3)
     out = stack_pairs([[m]])
     assert out.tolist() == [[0, 3, 4, 6, 7, 8], [9, 12, 13, 15, 16, 17]]
+
+
+def test_stack_pair_stream_equals_stack_pairs():
+    rng = np.random.default_rng(0)
+    ragged = [[rng.random((2, 3, n, n)) for n in article] for article in ([2, 4], [1], [3])]
+    lengths = [[m.shape[-1] for m in article] for article in ragged]
+    stream = (m for article in ragged for m in article)
+    out = stack_pair_stream(stream, lengths, (2, 3), np.float32)
+    assert out.dtype == np.float32 and out.shape == (2, 3, 3 + 10 + 1 + 6)
+    np.testing.assert_array_equal(out, stack_pairs(ragged).astype(np.float32))
+
+
+def test_stack_pair_stream_refuses_a_sentence_of_another_shape():
+    matrices = iter([np.zeros((1, 2, 2)), np.zeros((1, 2, 2))])
+    with pytest.raises(ValueError, match=r"sentence 1: shape \(1, 2, 2\), expected \(1, 3, 3\)"):
+        stack_pair_stream(matrices, [[2, 3]], (1,), np.float64)
 
 
 def test_layer_blocks_cover_all_layers():

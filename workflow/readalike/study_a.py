@@ -13,16 +13,19 @@ import logging
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from . import divergence, formats, resemblance, trivial
 from .pairs import (
+    LAYER_BLOCK,
     PairIndex,
     layer_blocks,
     pair_index,
     shuffle_sentences_of_equal_length,
+    stack_pair_stream,
     stack_pairs,
 )
 
@@ -32,11 +35,29 @@ log = logging.getLogger(__name__)
 PathLike = str | os.PathLike
 
 
-def load_attention_pairs(path: PathLike) -> tuple[formats.AttentionSet, np.ndarray, PairIndex]:
-    """Read an attention file and stack its pairs: ``(L, H, P)`` float16 and their index."""
-    attention = formats.read_attention(path)
-    index = pair_index(attention.lengths())
-    return attention, stack_pairs(attention.sentences), index
+class AttentionLayout(NamedTuple):
+    """What the analyses need of an attention file besides its pairs."""
+
+    n_layers: int
+    n_heads: int
+
+
+def load_attention_pairs(path: PathLike) -> tuple[AttentionLayout, np.ndarray, PairIndex]:
+    """Read an attention file and stack its pairs: ``(L, H, P)`` float16 and their index.
+
+    The file is read one sentence at a time into the pairs (``formats.iter_attention``,
+    ``pairs.stack_pair_stream``): the whole set is never held beside them, which was the
+    peak of the Study A analyses (LLaMA-30B, 60 layers: 110 MB of matrices next to 56 MB
+    of pairs).
+    """
+    n_layers, n_heads = formats.attention_shape(path)
+    lengths = formats.attention_lengths(path)
+    matrices = (matrix for _, _, matrix in formats.iter_attention(path))
+    try:
+        pairs = stack_pair_stream(matrices, lengths, (n_layers, n_heads), np.float16)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+    return AttentionLayout(n_layers, n_heads), pairs, pair_index(lengths)
 
 
 def load_human_pairs(
@@ -68,7 +89,7 @@ def resemblance_table(
     human_paths: Mapping[str, PathLike],
     measures: Sequence[str],
     model: str,
-    block_size: int = 8,
+    block_size: int = LAYER_BLOCK,
     residual: bool = True,
 ) -> pd.DataFrame:
     """Per layer, group and measure: in-sample and held-out R^2 of heads -> human matrix.
@@ -115,7 +136,7 @@ def resemblance_table(
 
 
 def trivial_reliance_table(
-    attention_path: PathLike, model: str, block_size: int = 8
+    attention_path: PathLike, model: str, block_size: int = LAYER_BLOCK
 ) -> pd.DataFrame:
     """Per layer: mean over heads of the R^2 of each head's attention on the trivial patterns.
 
@@ -143,13 +164,13 @@ def trivial_reliance_table(
     )
 
 
-def head_mean_pairs(path: PathLike) -> tuple[np.ndarray, PairIndex, formats.AttentionSet]:
+def head_mean_pairs(path: PathLike) -> tuple[np.ndarray, PairIndex, AttentionLayout]:
     """Head-averaged attention of every layer over the pairs: ``(L, P)`` float64."""
     attention, pairs, index = load_attention_pairs(path)
     return head_means(pairs), index, attention
 
 
-def head_means(pairs: np.ndarray, block_size: int = 8) -> np.ndarray:
+def head_means(pairs: np.ndarray, block_size: int = LAYER_BLOCK) -> np.ndarray:
     """Mean over heads of ``(L, H, P)`` pairs, ``(L, P)`` float64, a block of layers at a time."""
     blocks = layer_blocks(pairs.shape[0], block_size)
     return np.concatenate([pairs[b].astype(np.float64).mean(axis=1) for b in blocks])
@@ -310,7 +331,7 @@ def controls_table(
     human_paths: Mapping[str, PathLike],
     measures: Sequence[str],
     seed: int = 0,
-    block_size: int = 8,
+    block_size: int = LAYER_BLOCK,
     shuffled_heldout_max: float = 0.01,
     copy_r2_max: float = 0.999,
 ) -> pd.DataFrame:
@@ -531,7 +552,7 @@ def reader_resemblance_table(
     human_paths: Mapping[str, PathLike],
     measures: Sequence[str],
     model: str,
-    block_size: int = 8,
+    block_size: int = LAYER_BLOCK,
     shuffle_seed: int = 0,
 ) -> pd.DataFrame:
     """Per layer, group, measure and reader: R^2 of the layer's heads -> the reader's matrix.
@@ -637,7 +658,7 @@ def resemblance_interval_table(
     n_draws: int,
     seed: int,
     confidence: float = 0.95,
-    block_size: int = 8,
+    block_size: int = LAYER_BLOCK,
 ) -> pd.DataFrame:
     """``resemblance_ci.tsv``: the group-mean R^2 of every layer with a bootstrap interval.
 

@@ -20,5 +20,6 @@ attention, checks = load_release_attention(
     condition=snakemake.wildcards.condition,
     n_layers=len(snakemake.input.layers),
 )
-write_attention(snakemake.output.attention, attention)
+# consume: the set is not needed once written, so one copy is held instead of two
+write_attention(snakemake.output.attention, attention, consume=True)
 write_tsv(release_checks_table(checks), snakemake.output.checks, synthetic=False)
