@@ -7,7 +7,7 @@ log, one-second resolution) and its share: where a user's wait goes.
 
 Usage:
     python benchmarks/bench_default_run.py [--cores 2] [--configfile .test/config/config.yaml]
-        [--target 90]
+        [--target 90] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -56,7 +56,26 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--configfile", default=None)
     parser.add_argument("--target", type=float, default=90.0, help="seconds (issue 14)")
+    parser.add_argument("--repeats", type=int, default=1, help="clean runs; the best counts")
     args = parser.parse_args()
+    runs = [run_once(args) for _ in range(args.repeats)]
+    wall, times = min(runs, key=lambda run: run[0])
+    total = sum(sum(v) for v in times.values())
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    print(
+        f"default workflow, {args.cores} cores: {wall:.1f} s wall (best of {len(runs)}: "
+        f"{', '.join(f'{w:.1f}' for w, _ in runs)}), target {args.target:.0f} s, ratio "
+        f"{wall / args.target:.2f} (<= 1 meets it); load average after {load}"
+    )
+    print(f"rule times of the best run (CPU seconds summed over its jobs: {total:.0f})")
+    print(f"{'rule':<26}{'jobs':>5}{'job time s':>12}{'share':>8}")
+    for rule, secs in sorted(times.items(), key=lambda kv: -sum(kv[1])):
+        print(f"{rule:<26}{len(secs):>5}{sum(secs):>12.0f}{sum(secs) / total:>8.0%}")
+
+
+def run_once(args: argparse.Namespace) -> tuple[float, dict[str, list[float]]]:
+    """One clean run in a fresh copy of the workflow: wall seconds and per-rule job times."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name in ("config", "resources", "workflow", ".test"):
@@ -69,15 +88,7 @@ def main() -> None:
         wall = time.perf_counter() - start
         if done.returncode != 0:
             sys.exit(f"snakemake failed:\n{done.stderr[-3000:]}")
-        times = job_times(done.stderr + done.stdout)
-    total = sum(sum(v) for v in times.values())
-    print(
-        f"default workflow, {args.cores} cores: {wall:.1f} s wall, target {args.target:.0f} s, "
-        f"ratio {wall / args.target:.2f} (<= 1 meets it)"
-    )
-    print(f"{'rule':<26}{'jobs':>5}{'job time s':>12}{'share':>8}")
-    for rule, secs in sorted(times.items(), key=lambda kv: -sum(kv[1])):
-        print(f"{rule:<26}{len(secs):>5}{sum(secs):>12.0f}{sum(secs) / total:>8.0%}")
+        return wall, job_times(done.stderr + done.stdout)
 
 
 if __name__ == "__main__":
