@@ -572,3 +572,23 @@ def test_instruction_token_mask_with_tokenizer(tokenizer):
         np.testing.assert_array_equal(mask, surface)
     with pytest.raises(ValueError, match="q9: instruction sentence"):
         instruction_token_mask(tokens[:4], prompt, ["short"], "q9", tokenize=tokenizer.tokenize)
+
+
+def test_float64_models_answer_as_one_prompt_at_a_time(tokenizer):
+    # left padding turned the padded rows of a float64 batch into NaN (transformers' eager
+    # attention), and greedy decoding then answered <unk> forever; float64 runs unbatched
+    prompts = [format_prompt("Summarise it."), "Hello", format_prompt("Keep it short!", "a.")]
+    model = tiny_model(vocab_size=len(tokenizer), seed=5, dtype=torch.float64, attn="eager")
+    model.generation_config.eos_token_id = len(tokenizer) - 1
+    one = [generate_response(model, tokenizer, p, max_new_tokens=6) for p in prompts]
+    assert generate_responses(model, tokenizer, prompts, 6, batch_size=8) == one
+
+
+def test_generation_stops_on_non_finite_scores(tokenizer):
+    model = tiny_model(vocab_size=len(tokenizer), seed=5)
+    with torch.no_grad():
+        model.get_output_embeddings().weight[4, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"^p7: the model's next-token scores hold NaN or inf"):
+        generate_responses(model, tokenizer, ["Hello"], 4, prompt_ids=["p7"])
+    with pytest.raises(ValueError, match=r"^p8: the model's next-token scores hold NaN or inf"):
+        generate_response(model, tokenizer, "Hello", 4, prompt_id="p8")
