@@ -438,6 +438,10 @@ def bench_peer(args: argparse.Namespace) -> None:
         f"{best('readalike', 'peak_rss_mib') / best('inseq', 'peak_rss_mib'):.2f} (target <= 1)"
     )
     print(
+        "  (inseq decodes its generation to text and encodes it again: stray byte pieces "
+        "become U+FFFD's three bytes, another sequence, so those answers are not compared)"
+    )
+    print(
         f"  float32: same greedy responses on both sides for {len(same)} of 24 prompts; max "
         f"|readalike - inseq| / max |inseq| over those: {rel:.1e} (target <= 1e-6)"
     )
