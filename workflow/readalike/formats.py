@@ -175,7 +175,8 @@ def write_attention(
     process holds the set and the file's image. With ``consume``, each sentence is dropped
     from ``attention.sentences`` (set to ``None``) once it is in the image, so that about
     one copy is held, not two: for a caller that converts and forgets the set (the release
-    conversion; LLaMA-30B's 60 layers: 305 -> 197 MiB peak). The set is unusable afterwards.
+    conversion of LLaMA-30B's 60 layers: its peak fell from 305 to 251 MiB, now set by the
+    loading before the write). The set is unusable afterwards.
     """
     n_layers, n_heads = attention.n_layers, attention.n_heads
     for a, s, m in _iter_sentences(attention.sentences):
