@@ -289,12 +289,12 @@ def test_training_documents_refuse_an_empty_window():
         zoo.training_documents(["a."], 0)
 
 
-def _demo_base_answers(tmp_path: Path, lines_per_sequence: int) -> tuple[list[str], set[str]]:
+def _demo_base_answers(tmp_path: Path) -> tuple[list[str], set[str]]:
     """Greedy answers of the demo's Study B base model to the demo prompts, and its words.
 
-    The model is trained as ``config/config.yaml`` and the workflow train it (tokenizer on
-    the training files' lines, windows within each file, the schema and model defaults),
-    except for ``lines_per_sequence``; answers as the attribution job makes them.
+    Tokenizer and model are trained as the workflow trains them from ``config/config.yaml``
+    (:func:`readalike.zoo.train_zoo_tokenizer`, :func:`readalike.zoo.train_zoo_model`);
+    the answers are made as the attribution job makes them.
     """
     import yaml
 
@@ -307,27 +307,11 @@ def _demo_base_answers(tmp_path: Path, lines_per_sequence: int) -> tuple[list[st
     config = with_defaults(yaml.safe_load((root / "config" / "config.yaml").read_text()))
     base = config["study_b"]["pairs"][0][0]
     spec = next(m for m in config["models"] if m["name"] == base)["zoo"]
-    files = [zoo.read_texts(root / path) for path in config["zoo"]["training_text"]]
-    tokenizer = tmp_path / "tokenizer"
-    zoo.train_tokenizer(
-        [line for lines in files for line in lines],
-        tokenizer,
-        vocab_size=config["zoo"]["vocab_size"],
-        seed=config["zoo"]["seed"],
-    )
+    texts = [root / path for path in config["zoo"]["training_text"]]
+    zoo.train_zoo_tokenizer(texts, tmp_path / "tokenizer", config["zoo"])
     model_dir = tmp_path / base
-    zoo.build_model(
-        tokenizer,
-        model_dir,
-        **{k: spec[k] for k in ("hidden_size", "n_layers", "n_heads", "intermediate_size")},
-        seed=config["zoo"]["seed"],
-        steps=spec["steps"],
-        lr=spec["lr"],
-        texts=[d for lines in files for d in zoo.training_documents(lines, lines_per_sequence)],
-        batch_size=spec["batch_size"],
-        max_len=spec["max_len"],
-        n_threads=TORCH_THREADS,
-        architecture=spec["architecture"],
+    zoo.train_zoo_model(
+        tmp_path / "tokenizer", model_dir, spec, config["zoo"], texts, n_threads=TORCH_THREADS
     )
     prompts = read_prompts(root / config["study_b"]["prompts"])
     model, tok, bos = load_for_attribution(model_dir, model_name=base, bos="auto")
@@ -339,7 +323,9 @@ def _demo_base_answers(tmp_path: Path, lines_per_sequence: int) -> tuple[list[st
         bos_token_id=bos,
         allow_empty=True,
     )
-    corpus = {w.lower() for lines in files for line in lines for w in WORD.findall(line)}
+    corpus = {
+        w.lower() for path in texts for line in zoo.read_texts(path) for w in WORD.findall(line)
+    }
     return [a.response_text for a in answers], corpus
 
 
@@ -351,22 +337,7 @@ def _distinct_words(text: str, corpus: set[str]) -> int:
 def test_demo_base_model_answers_every_study_b_prompt_in_words(tmp_path):
     # issue 14: the base model of the demo's Study B pair must answer in words, or its
     # base-vs-tuned instruction focus is computed on byte pieces
-    answers, corpus = _demo_base_answers(tmp_path / "windows", zoo_lines_per_sequence())
+    answers, corpus = _demo_base_answers(tmp_path)
     words = [_distinct_words(a, corpus) for a in answers]
     assert len(answers) == 24
     assert min(words) >= 3, list(zip(words, answers, strict=True))
-
-
-def zoo_lines_per_sequence() -> int:
-    """The schema's default, which config/config.yaml leaves in place."""
-    from readalike.config import with_defaults
-
-    cfg = yaml_config()
-    assert "lines_per_sequence" not in cfg["zoo"]
-    return with_defaults(cfg)["zoo"]["lines_per_sequence"]
-
-
-def yaml_config() -> dict:
-    import yaml
-
-    return yaml.safe_load((DEMO.parents[1] / "config" / "config.yaml").read_text())

@@ -219,32 +219,18 @@ def generate_response(
     ValueError
         If the response is empty (the first generated token is EOS), naming ``prompt_id``.
     """
-    prompt_ids = encode_prompt(tokenizer, prompt)
-    device = model.get_input_embeddings().weight.device
-    input_ids = torch.tensor([[*_bos_id(model, bos_token_id), *prompt_ids]], device=device)
-    eos = _eos_ids(model, tokenizer)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos), 0)
-    model.eval()
-    with torch.no_grad():
-        out = model.generate(
-            input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            num_beams=1,
-            eos_token_id=sorted(eos) or None,
-            pad_token_id=pad,
-            logits_processor=_finite_scores([prompt_id]),
-        )
-    response = out[0, input_ids.shape[1] :].tolist()
-    # stop at the first EOS: it and any padding after it are not part of the answer
-    cut = next((i for i, tok in enumerate(response) if tok in eos), len(response))
-    response = response[:cut]
-    if not response:
-        raise ValueError(f"{prompt_id}: the model generated an empty response")
-    text = tokenizer.decode(response, skip_special_tokens=True)
-    logger.debug("%s: %d prompt tokens, %d response tokens", prompt_id, len(prompt_ids), cut)
-    return Generation(prompt_ids=prompt_ids, response_ids=response, response_text=text)
+    # a batch of one: no padding, so this is the unbatched reference the batched answers
+    # are tested against
+    (generation,) = generate_responses(
+        model,
+        tokenizer,
+        [prompt],
+        max_new_tokens,
+        prompt_ids=[prompt_id],
+        bos_token_id=bos_token_id,
+        batch_size=1,
+    )
+    return generation
 
 
 def generate_responses(

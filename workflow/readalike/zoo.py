@@ -48,7 +48,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -335,6 +335,50 @@ def build_model(
         stats["seconds"],
     )
     return stats
+
+
+def train_zoo_tokenizer(
+    text_paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, zoo: Mapping
+) -> None:
+    """The zoo's tokenizer as the config's ``zoo`` section describes it: trained on every
+    line of the training files, ``vocab_size`` and ``seed`` from the section."""
+    texts = [line for path in text_paths for line in read_texts(path)]
+    train_tokenizer(texts, out_dir, vocab_size=zoo["vocab_size"], seed=zoo["seed"])
+
+
+def train_zoo_model(
+    tokenizer_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    spec: Mapping,
+    zoo: Mapping,
+    text_paths: Sequence[str | os.PathLike],
+    n_threads: int | None = 1,
+) -> dict:
+    """A from-scratch zoo model as the config describes it: :func:`build_model` with the
+    architecture and optimisation of ``spec`` (a ``models[].zoo`` entry, defaults filled in
+    by :func:`readalike.config.with_defaults`) and the seed and ``lines_per_sequence`` of
+    the ``zoo`` section, on :func:`training_documents` of each training file (a window
+    never spans two files: each file is its own run of text)."""
+    return build_model(
+        tokenizer_dir,
+        out_dir,
+        hidden_size=spec["hidden_size"],
+        n_layers=spec["n_layers"],
+        n_heads=spec["n_heads"],
+        intermediate_size=spec["intermediate_size"],
+        seed=zoo["seed"],
+        steps=spec["steps"],
+        lr=spec["lr"],
+        texts=[
+            document
+            for path in text_paths
+            for document in training_documents(read_texts(path), zoo["lines_per_sequence"])
+        ],
+        batch_size=spec["batch_size"],
+        max_len=spec["max_len"],
+        n_threads=n_threads,
+        architecture=spec["architecture"],
+    )
 
 
 def instruction_tune(
