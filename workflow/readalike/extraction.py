@@ -423,11 +423,14 @@ def extract_attention(
     order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i].input_ids))
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     results: list[np.ndarray | None] = [None] * len(encoded)
-    # this batch's word matrices, (batch, layers, heads, W, W) float16, filled layer by layer
-    captured: list[np.ndarray] = []
+    # this batch's word matrices, (batch, layers, heads, W, W) float16, filled layer by
+    # layer, and how many layers have come
+    words: np.ndarray | None = None
+    n_captured = 0
     current: dict = {}  # this batch's (batch, 1, words, tokens) assignment, per device
 
     def hook(module, args, output):
+        nonlocal words, n_captured
         weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
         if isinstance(weights, torch.Tensor) and weights.ndim == 4:
             # reduce this layer now, on its own device (layers may sit on several GPUs), and
@@ -436,12 +439,11 @@ def extract_attention(
             if weights.device not in current:
                 current[weights.device] = current["cpu"].to(weights.device)
             layer = reduce_to_words(weights, current[weights.device]).cpu().numpy()
-            if not captured:
-                shape = (layer.shape[0], n_layers, *layer.shape[1:])
-                captured.append(np.empty(shape, dtype=np.float16))
-            if current["layer"] < n_layers:
-                captured[0][:, current["layer"]] = layer
-            current["layer"] += 1
+            if words is None:
+                words = np.empty((layer.shape[0], n_layers, *layer.shape[1:]), dtype=np.float16)
+            if n_captured < n_layers:
+                words[:, n_captured] = layer
+            n_captured += 1
 
     handles = [m.register_forward_hook(hook) for m in modules]
     try:
@@ -461,21 +463,20 @@ def extract_attention(
                         e.token_word, e.n_words, length
                     )
                 current.clear()
-                current["cpu"], current["layer"] = torch.from_numpy(assignment), 0
-                captured.clear()
+                current["cpu"] = torch.from_numpy(assignment)
+                words, n_captured = None, 0
                 backbone(
                     input_ids=input_ids.to(input_device),
                     attention_mask=mask.to(input_device),
                     use_cache=False,
                 )
-                if current["layer"] != n_layers:
+                if n_captured != n_layers:
                     impl = getattr(model.config, "_attn_implementation", "unknown")
                     raise RuntimeError(
-                        f"{model_name}: got attention weights from {current['layer']} of "
+                        f"{model_name}: got attention weights from {n_captured} of "
                         f"{n_layers} layers (attention implementation {impl!r}); load the model "
                         "with attn_implementation='eager' (load_causal_lm does)"
                     )
-                words = captured[0]  # (batch, layers, heads, W, W)
                 for b, i in enumerate(batch):
                     n = encoded[i].n_words
                     # a float16 cast keeps NaN and inf, and word attention (at most 1) fits
@@ -486,7 +487,6 @@ def extract_attention(
     finally:
         for handle in handles:
             handle.remove()
-        captured.clear()
         current.clear()
     return results
 

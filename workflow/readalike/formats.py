@@ -253,8 +253,7 @@ def read_attention(path: str | os.PathLike, layers: slice | None = None) -> Atte
         sentences = _read_ragged(f, path, layers)
         attrs = dict(f.attrs)
     for a, s, m in _iter_sentences(sentences):
-        if not np.isfinite(m).all():
-            raise ValueError(f"{path}: article {a} sentence {s}: attention holds NaN or inf")
+        _check_finite_attention(m, path, a, s)
     return AttentionSet(
         model=str(attrs["model"]),
         condition=str(attrs["condition"]),
@@ -287,11 +286,15 @@ def iter_attention(path: str | os.PathLike) -> Iterator[tuple[int, int, np.ndarr
         for a, article in enumerate(_ragged_datasets(f, path)):
             for s, dset in enumerate(article):
                 matrix = dset[()]
-                if not np.isfinite(matrix).all():
-                    raise ValueError(
-                        f"{path}: article {a} sentence {s}: attention holds NaN or inf"
-                    )
+                _check_finite_attention(matrix, path, a, s)
                 yield a, s, matrix
+
+
+def _check_finite_attention(matrix: np.ndarray, path: Path, article: int, sentence: int) -> None:
+    if not np.isfinite(matrix).all():
+        raise ValueError(
+            f"{path}: article {article} sentence {sentence}: attention holds NaN or inf"
+        )
 
 
 def attention_shape(path: str | os.PathLike) -> tuple[int, int]:

@@ -142,20 +142,18 @@ def stack_pair_stream(
         A sentence of another shape than its length and ``leading`` say, or another number
         of sentences than ``lengths`` holds.
     """
-    sizes = [n * (n + 1) // 2 for article in lengths for n in article]
-    out = np.empty((*leading, sum(sizes)), dtype=dtype)
+    words = [n for article in lengths for n in article]
+    out = np.empty((*leading, sum(n * (n + 1) // 2 for n in words)), dtype=dtype)
     flat_out = out.reshape(-1, out.shape[-1])
-    start, count = 0, 0
-    for (n, size), matrix in zip(
-        ((n, n * (n + 1) // 2) for article in lengths for n in article), matrices, strict=True
-    ):
+    start = 0
+    for count, (n, matrix) in enumerate(zip(words, matrices, strict=True)):
         if matrix.shape != (*leading, n, n):
             raise ValueError(f"sentence {count}: shape {matrix.shape}, expected {(*leading, n, n)}")
         # one gather of the flattened (n * n) axis per sentence, written straight into its
         # columns of the output: no list of blocks and no concatenation copy
+        size = n * (n + 1) // 2
         flat_out[:, start : start + size] = np.asarray(matrix).reshape(-1, n * n)[:, _tril_flat(n)]
         start += size
-        count += 1
     return out
 
 
