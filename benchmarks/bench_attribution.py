@@ -26,7 +26,7 @@ SentencePiece tokenizer of 1,000 pieces trained on the demo prompts) answering t
 prompts greedily (24 new tokens). Each side runs in a fresh process (its own imports,
 model load and peak RSS), interleaved with the other, best of ``--repeats``; **generation is
 counted on both sides**: readalike answers all prompts with one batched ``generate``
-(:func:`readalike.attribution.generate_responses`) then runs ``attribution_matrix`` per
+(:func:`readalike.study_b.attribution.generate_responses`) then runs ``attribution_matrix`` per
 prompt; inseq's ``model.attribute`` generates and attributes (its default step function is
 the probability of the generated token, the quantity readalike differentiates). inseq
 0.7.1 attributes the sequence without BOS here (it refuses its own decoded generation
@@ -67,16 +67,16 @@ from transformers import LlamaConfig, LlamaForCausalLM
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from readalike import release_b  # noqa: E402
-from readalike.attribution import (  # noqa: E402
+from readalike.models.extraction import load_causal_lm  # noqa: E402
+from readalike.release import study_b as release_b  # noqa: E402
+from readalike.study_b.attribution import (  # noqa: E402
     NO_BOS,
     attribution_loop,
     attribution_matrix,
     generate_response,
     generate_responses,
 )
-from readalike.extraction import load_causal_lm  # noqa: E402
-from readalike.study_b import prompt_for_model  # noqa: E402
+from readalike.study_b.runs import prompt_for_model  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "release"
 DEMO_CONFIG = ROOT / "config" / "config.yaml"
@@ -230,7 +230,7 @@ def build_peer_model(folder: Path, seed: int) -> int:
     """Tokenizer trained on the demo prompts and a random 26M LLaMA, saved in ``folder``."""
     from transformers import AutoTokenizer
 
-    from readalike import zoo
+    from readalike.models import zoo
 
     zoo.train_tokenizer(peer_texts(), folder, 1000, seed)
     tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -257,7 +257,7 @@ def _peak_rss_mib() -> float:
 
 
 def child_ours(folder: Path, max_new_tokens: int, chunk: int, out: Path, dtype: str) -> dict:
-    from readalike.study_b import load_for_attribution
+    from readalike.study_b.runs import load_for_attribution
 
     start = time.perf_counter()
     model, tokenizer, _ = load_for_attribution(folder, model_name="peer")
@@ -396,7 +396,7 @@ def bench_peer(args: argparse.Namespace) -> None:
             doubles[side]["matrices"] = Path(tmp) / f"{side}_f64.npz"
         same64, rel64 = _agreement(doubles["readalike"], doubles["inseq"])
         # the batched generation against one prompt at a time, in this process
-        from readalike.study_b import load_for_attribution
+        from readalike.study_b.runs import load_for_attribution
 
         model, tokenizer, _ = load_for_attribution(folder, model_name="peer")
         bos = NO_BOS

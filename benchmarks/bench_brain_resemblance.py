@@ -7,7 +7,7 @@ heads plus an intercept over the pairs ``j <= i`` of the sentences a reader has,
 authors' ``heads_vs_fmri.py`` fits them.
 
 Both sides start from the project's HDF5 files (converted once, timed apart): the batched
-side is :func:`readalike.study_a.reader_resemblance_table` (in-sample, held out by article
+side is :func:`readalike.study_a.tables.reader_resemblance_table` (in-sample, held out by article
 and the within-sentence shuffle, i.e. three fits per target); the reference is the
 straightforward loop of one ``np.linalg.lstsq`` per reader, region and layer (in-sample
 only), timed on every ``--loop-every``-th target and scaled to all (its cost is the same for
@@ -34,20 +34,20 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from readalike import formats  # noqa: E402
-from readalike.release import (  # noqa: E402
-    GPT2_LARGE_DIR,
-    HUMAN_MEASURES,
-    load_release_attention,
-    load_release_saccades,
-)
-from readalike.release_fmri import (  # noqa: E402
+from readalike.core import formats  # noqa: E402
+from readalike.release.fmri import (  # noqa: E402
     FMRI_REGIONS,
     fmri_measure,
     fmri_saccade_set,
     load_release_fmri,
 )
-from readalike.study_a import (  # noqa: E402
+from readalike.release.study_a import (  # noqa: E402
+    GPT2_LARGE_DIR,
+    HUMAN_MEASURES,
+    load_release_attention,
+    load_release_saccades,
+)
+from readalike.study_a.tables import (  # noqa: E402
     load_attention_pairs,
     load_reader_pairs,
     reader_resemblance_table,  # noqa: E402

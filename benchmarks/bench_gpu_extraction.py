@@ -2,10 +2,10 @@
 
 Builds a random-initialised LLaMA of LLaMA-7B's shape (32 layers, 32 heads, hidden 4096,
 intermediate 11008, vocabulary 32000) in bfloat16 directly on the GPU (no download), with a
-tokenizer trained on the demo text (``readalike.zoo.train_tokenizer``), and extracts the
+tokenizer trained on the demo text (``readalike.models.zoo.train_tokenizer``), and extracts the
 word-level attention of 148 sentences of 6-16 words (the release's count and range of
 lengths; words drawn from the demo text, seeded) under the three prompt conditions of
-``config/config.yaml`` with the project's extraction code (``readalike.extraction.
+``config/config.yaml`` with the project's extraction code (``readalike.models.extraction.
 attention_set``, the same calls as ``extract_conditions`` after its load).
 
 Prints the time after load (all three conditions) and, per GPU, the peak memory allocated
@@ -42,9 +42,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from readalike.extraction import attention_set, word_token_spans  # noqa: E402
-from readalike.stimuli import read_stimuli  # noqa: E402
-from readalike.zoo import train_tokenizer  # noqa: E402
+from readalike.core.stimuli import read_stimuli  # noqa: E402
+from readalike.models.extraction import attention_set, word_token_spans  # noqa: E402
+from readalike.models.zoo import train_tokenizer  # noqa: E402
 
 GIB = 1024**3
 #: one layer's activations besides the attention weights (hidden states, q/k/v, the MLP's

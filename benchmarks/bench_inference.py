@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from readalike import inference, noise_ceiling  # noqa: E402
+from readalike.study_a import inference, noise_ceiling  # noqa: E402
 
 MEASURES = ["num", "dur", "fmri_a", "fmri_b"]
 

@@ -42,8 +42,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from readalike.ffn_concepts import principal_components, subspace_similarity  # noqa: E402
-from readalike.head_pairs import (  # noqa: E402
+from readalike.study_b.ffn_concepts import principal_components, subspace_similarity  # noqa: E402
+from readalike.study_b.head_pairs import (  # noqa: E402
     head_projections,
     head_word_pairs,
     similarity_thresholds,

@@ -4,8 +4,8 @@ A synthetic problem of the release's size (``scaling_finetuning``'s Reading Brai
 and LLaMA-30B): 148 sentences of 6-16 words in 5 articles (31, 31, 28, 28, 30 sentences),
 52 readers who each miss about 10 % of the sentences, and 60 layers x 52 heads of causal
 attention (float16, rows summing to 1). Every reader is a target of
-:func:`readalike.resemblance.reader_r2`, in-sample and held out by article, one block of
-layers at a time as :func:`readalike.study_a.reader_resemblance_table` runs it.
+:func:`readalike.study_a.resemblance.reader_r2`, in-sample and held out by article, one block of
+layers at a time as :func:`readalike.study_a.tables.reader_resemblance_table` runs it.
 
 The reference is the straightforward loop: per reader and layer one ``np.linalg.lstsq`` on
 the reader's pairs (in-sample) and one per article left out (held out). It is timed on
@@ -30,8 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from readalike.pairs import layer_blocks, pair_index  # noqa: E402
-from readalike.resemblance import reader_r2  # noqa: E402
+from readalike.core.pairs import layer_blocks, pair_index  # noqa: E402
+from readalike.study_a.resemblance import reader_r2  # noqa: E402
 
 SENTENCES_PER_ARTICLE = (31, 31, 28, 28, 30)
 

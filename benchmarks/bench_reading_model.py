@@ -15,8 +15,8 @@ import argparse
 import time
 from pathlib import Path
 
-from readalike.reading_model import PROFILES, simulate_fixations
-from readalike.stimuli import read_stimuli
+from readalike.core.stimuli import read_stimuli
+from readalike.human.reading_model import PROFILES, simulate_fixations
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "stimuli.txt"
 TARGET_S = 2.0

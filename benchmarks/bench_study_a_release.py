@@ -99,7 +99,7 @@ def synthetic_release(source: Path, target: Path, n_layers: int) -> Path:
             shutil.copyfile(source / rel, folder / f"{prefix}_layer{layer}.npy")
             manifest[f"{LLAMA_DIR}/{prefix}_layer{layer}.npy"] = sums[rel]
     sys.path.insert(0, str(ROOT / "workflow"))
-    from readalike import release
+    from readalike.release import study_a as release
 
     found = release.check_release_layers(target, manifest, LLAMA_DIR, PREFIXES, "llama-30b")
     assert found == n_layers, (found, n_layers)
@@ -112,7 +112,9 @@ def synthetic_release(source: Path, target: Path, n_layers: int) -> Path:
 def side_readalike(release_dir: Path, work: Path, one: bool) -> dict:
     """The workflow's conversion and analysis, timed part by part (run in a fresh process)."""
     t0 = time.perf_counter()
-    from readalike import formats, release, study_a
+    from readalike.core import formats
+    from readalike.release import study_a as release
+    from readalike.study_a import tables as study_a
 
     times = {"import": time.perf_counter() - t0}
     groups = {"L1": "p1"} if one else GROUPS
@@ -167,7 +169,7 @@ def side_loop(release_dir: Path) -> dict:
     """The authors' way: np.load per layer, per-sentence loops, one lstsq per fit."""
     t0 = time.perf_counter()
     sys.path.insert(0, str(ROOT / "workflow"))
-    from readalike import release  # the safe pickle reader only
+    from readalike.release import study_a as release  # the safe pickle reader only
 
     humans = {
         group: release.load_release_saccades(release_dir, suffix, group_name=group)

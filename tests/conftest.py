@@ -42,8 +42,8 @@ def _torch_threads(request):
 @pytest.fixture(scope="session")
 def zoo_texts() -> list[str]:
     """Training texts: the demo stimuli sentences and the shipped training prose."""
-    from readalike.stimuli import read_stimuli
-    from readalike.zoo import read_texts
+    from readalike.core.stimuli import read_stimuli
+    from readalike.models.zoo import read_texts
 
     stimuli = [
         " ".join(words) for article in read_stimuli(DEMO / "stimuli.txt") for words in article
@@ -54,7 +54,7 @@ def zoo_texts() -> list[str]:
 @pytest.fixture(scope="session")
 def tiny_tokenizer_dir(tmp_path_factory, zoo_texts) -> Path:
     """A SentencePiece tokenizer with a small vocabulary (so that words split into pieces)."""
-    from readalike.zoo import train_tokenizer
+    from readalike.models.zoo import train_tokenizer
 
     out = tmp_path_factory.mktemp("zoo") / "tokenizer"
     train_tokenizer(zoo_texts, out, vocab_size=400, seed=0)
@@ -64,7 +64,7 @@ def tiny_tokenizer_dir(tmp_path_factory, zoo_texts) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, tiny_tokenizer_dir, zoo_texts) -> tuple[Path, dict]:
     """A briefly trained 3-layer, 2-head LLaMA checkpoint folder and its training stats."""
-    from readalike.zoo import build_model
+    from readalike.models.zoo import build_model
 
     out = tmp_path_factory.mktemp("zoo") / "tiny"
     stats = build_model(

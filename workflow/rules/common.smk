@@ -7,10 +7,10 @@ import sys
 # the symlink workflow/scripts/readalike, since Snakemake puts a script's folder on sys.path.
 sys.path.insert(0, workflow.basedir)
 
-from readalike import release as _release
-from readalike import release_fmri as _release_fmri
-from readalike.checksums import read_manifest
-from readalike.config import (
+from readalike.release import study_a as _release
+from readalike.release import fmri as _release_fmri
+from readalike.core.checksums import read_manifest
+from readalike.core.config import (
     check_config,
     analysis_resources,
     extraction_resources,
@@ -86,7 +86,7 @@ def model_location(name):
     return model[source]
 
 
-# Job sizes from the model's size (readalike.config); resources.force_gpu asks a GPU even
+# Job sizes from the model's size (readalike.core.config); resources.force_gpu asks a GPU even
 # for tiny models, so that a small run exercises a scheduler's GPU request.
 FORCE_GPU = config["resources"]["force_gpu"]
 
@@ -502,7 +502,7 @@ def reader_figure_tables(wildcards):
     has no noise ceilings: the figure then draws no ceiling)."""
     # imported here, not with the module: matplotlib costs every parse of the workflow
     # (and every cluster job) half a second, and only the DAG of a reader figure needs it
-    from readalike.figures_readers import READER_FIGURES
+    from readalike.figures.readers import READER_FIGURES
 
     made = reader_tables()
     return {

@@ -1,16 +1,16 @@
 """Greedy responses and gradient x input attribution of one model over all prompts.
 
 Prompts whose instruction cannot be located in the model's tokens are skipped and listed in
-the faults table (readalike.study_b.attribution_faults_table).
+the faults table (readalike.study_b.runs.attribution_faults_table).
 """
 
 import logging
 import os
 
-from readalike.formats import write_attribution
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.study_b import attribution_faults_table, attribution_run
+from readalike.core.formats import write_attribution
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_b.runs import attribution_faults_table, attribution_run
 
 send_to_log(snakemake.log[0])
 # the GPUs the scheduler gave this job (.ci/slurm_check.sh checks that there are some)

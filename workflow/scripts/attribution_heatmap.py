@@ -1,9 +1,9 @@
 """Importance heat map of one prompt, base vs tuned model."""
 
-from readalike.figures import save_figure
-from readalike.figures_b import attribution_heatmap_figure
-from readalike.formats import read_attribution
-from readalike.joblog import send_to_log
+from readalike.core.formats import read_attribution
+from readalike.core.joblog import send_to_log
+from readalike.figures.study_a import save_figure
+from readalike.figures.study_b import attribution_heatmap_figure
 
 send_to_log(snakemake.log[0])
 base = read_attribution(snakemake.input.base)

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.study_b import check_same_tokenizer
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_b.runs import check_same_tokenizer
 
 send_to_log(snakemake.log[0])
 locations = snakemake.params.locations

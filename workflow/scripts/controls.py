@@ -1,8 +1,8 @@
 """Controls of the Study A tables: sanity checks, null controls and the trivial baseline."""
 
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.study_a import controls_table
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_a.tables import controls_table
 
 send_to_log(snakemake.log[0])
 analysis = snakemake.params.analysis

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.study_a import divergence_table
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_a.tables import divergence_table
 
 send_to_log(snakemake.log[0])
 # inputs are results/<run>/attention/<model>/<condition>.h5

@@ -1,8 +1,8 @@
 """Fetch the release files this run needs (pinned commit), each checked by SHA-256."""
 
-from readalike.checksums import download_files, read_manifest
-from readalike.joblog import send_to_log
-from readalike.release import RAW_URL, RELEASE_COMMIT
+from readalike.core.checksums import download_files, read_manifest
+from readalike.core.joblog import send_to_log
+from readalike.release.study_a import RAW_URL, RELEASE_COMMIT
 
 send_to_log(snakemake.log[0])
 download_files(

@@ -3,10 +3,10 @@
 import logging
 import os
 
-from readalike.extraction import extract_conditions
-from readalike.formats import write_attention
-from readalike.joblog import send_to_log
-from readalike.stimuli import read_stimuli
+from readalike.core.formats import write_attention
+from readalike.core.joblog import send_to_log
+from readalike.core.stimuli import read_stimuli
+from readalike.models.extraction import extract_conditions
 
 send_to_log(snakemake.log[0])
 # the GPUs the scheduler gave this job (.ci/slurm_check.sh checks that there are some)

@@ -4,8 +4,8 @@ import importlib
 
 import pandas as pd
 
-from readalike import figures
-from readalike.joblog import send_to_log
+from readalike.core.joblog import send_to_log
+from readalike.figures import study_a as figures
 
 send_to_log(snakemake.log[0])
 # figure -> (module, function); only the module of the figure asked for is imported, so a

@@ -1,9 +1,9 @@
 """One figure of the readers' analyses (PNG and PDF) from the tables it reads."""
 
-from readalike import figures
-from readalike.figures_readers import READER_FIGURES, empty_table
-from readalike.joblog import send_to_log
-from readalike.outputs import read_tsv
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import read_tsv
+from readalike.figures import study_a as figures
+from readalike.figures.readers import READER_FIGURES, empty_table
 
 send_to_log(snakemake.log[0])
 draw, tables = READER_FIGURES[snakemake.wildcards.figure]

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from readalike.joblog import send_to_log
-from readalike.outputs import atomic_path
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import atomic_path
 
 send_to_log(snakemake.log[0])
 table = pd.concat([pd.read_csv(p, sep="\t") for p in snakemake.input], ignore_index=True)

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from readalike.instruction_focus import instruction_focus_table
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_b.instruction_focus import instruction_focus_table
 
 send_to_log(snakemake.log[0])
 scores = pd.read_csv(snakemake.input[0], sep="\t")

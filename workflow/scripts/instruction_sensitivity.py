@@ -1,8 +1,8 @@
 """JS between prompt conditions and the plain sentence, per layer of one model."""
 
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.study_a import instruction_sensitivity_table
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_a.tables import instruction_sensitivity_table
 
 send_to_log(snakemake.log[0])
 table = instruction_sensitivity_table(snakemake.wildcards.model, dict(snakemake.input.items()))

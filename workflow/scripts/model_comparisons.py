@@ -1,8 +1,8 @@
 """Paired tests across readers between the compared models (scaling and tuning)."""
 
-from readalike.joblog import send_to_log
-from readalike.outputs import read_tsv, write_tsv
-from readalike.study_a import model_comparisons_table
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import read_tsv, write_tsv
+from readalike.study_a.tables import model_comparisons_table
 
 send_to_log(snakemake.log[0])
 table = model_comparisons_table(

@@ -1,8 +1,8 @@
 """Noise ceilings of every group and per-reader measure."""
 
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.study_a import reader_noise_ceiling_table
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_a.tables import reader_noise_ceiling_table
 
 send_to_log(snakemake.log[0])
 statistics = snakemake.params.statistics

@@ -1,8 +1,8 @@
 """Per-reader resemblance of one model's layers (every reader of every group and measure)."""
 
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.study_a import reader_resemblance_table
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_a.tables import reader_resemblance_table
 
 send_to_log(snakemake.log[0])
 table = reader_resemblance_table(

@@ -4,10 +4,10 @@ Sentence lengths come from the human matrices; what the conversion finds wrong w
 files (padding, causality, row sums) goes to a checks table instead of being dropped.
 """
 
-from readalike.formats import read_saccades, write_attention
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.release import load_release_attention, release_checks_table
+from readalike.core.formats import read_saccades, write_attention
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.release.study_a import load_release_attention, release_checks_table
 
 send_to_log(snakemake.log[0])
 release = snakemake.params.release

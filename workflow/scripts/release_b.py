@@ -2,20 +2,20 @@
 
 import pandas as pd
 
-from readalike.formats import read_attribution
-from readalike.instruction_focus import (
-    attribution_scores_table,
-    following_comparison,
-    instruction_focus_table,
-)
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.release_b import (
+from readalike.core.formats import read_attribution
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.release.study_b import (
     ANNOTATIONS_FILE,
     MODEL_PAIR,
     RATED_MODEL,
     read_annotations,
     unpacked_release,
+)
+from readalike.study_b.instruction_focus import (
+    attribution_scores_table,
+    following_comparison,
+    instruction_focus_table,
 )
 
 send_to_log(snakemake.log[0])

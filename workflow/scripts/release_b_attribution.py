@@ -1,9 +1,14 @@
 """The released attribution matrices, converted once into the project's attribution format."""
 
-from readalike.formats import write_attribution
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.release_b import RELEASE_COMMIT, RELEASE_REPO, convert_release, unpacked_release
+from readalike.core.formats import write_attribution
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.release.study_b import (
+    RELEASE_COMMIT,
+    RELEASE_REPO,
+    convert_release,
+    unpacked_release,
+)
 
 send_to_log(snakemake.log[0])
 release_dir = unpacked_release(snakemake.input.unpacked, snakemake.input.tar)

@@ -3,10 +3,10 @@ ms per saccade of each group's dur (which duration rule made the means)."""
 
 import pandas as pd
 
-from readalike.formats import read_saccades
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.release import (
+from readalike.core.formats import read_saccades
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.release.study_a import (
     release_checks_table,
     release_label_checks,
     saccade_duration_checks,

@@ -1,9 +1,9 @@
 """Released per-reader fMRI activations of one reader group -> the project's human format."""
 
-from readalike.formats import read_saccades, write_saccades
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.release_fmri import fmri_saccade_set, load_release_fmri
+from readalike.core.formats import read_saccades, write_saccades
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.release.fmri import fmri_saccade_set, load_release_fmri
 
 send_to_log(snakemake.log[0])
 group = snakemake.wildcards.group

@@ -1,8 +1,8 @@
 """Released group-mean saccade matrices of one reader group -> the project's HDF5 format."""
 
-from readalike.formats import write_saccades
-from readalike.joblog import send_to_log
-from readalike.release import load_release_saccades
+from readalike.core.formats import write_saccades
+from readalike.core.joblog import send_to_log
+from readalike.release.study_a import load_release_saccades
 
 send_to_log(snakemake.log[0])
 saccades = load_release_saccades(

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.replication import replication_summary
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_a.replication import replication_summary
 
 send_to_log(snakemake.log[0])
 resemblance = pd.read_csv(snakemake.input[0], sep="\t")

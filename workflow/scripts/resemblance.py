@@ -1,8 +1,8 @@
 """Human resemblance of one model's layers (all groups and measures, plus residuals)."""
 
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.study_a import resemblance_table
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_a.tables import resemblance_table
 
 send_to_log(snakemake.log[0])
 table = resemblance_table(

@@ -1,8 +1,8 @@
 """Group-mean resemblance of one model's layers with bootstrap intervals over sentences."""
 
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.study_a import resemblance_interval_table
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_a.tables import resemblance_interval_table
 
 send_to_log(snakemake.log[0])
 statistics = snakemake.params.statistics

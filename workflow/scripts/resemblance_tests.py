@@ -1,8 +1,8 @@
 """Tests across readers: each group against the reference group, and against chance."""
 
-from readalike.joblog import send_to_log
-from readalike.outputs import read_tsv, write_tsv
-from readalike.study_a import reader_tests_table
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import read_tsv, write_tsv
+from readalike.study_a.tables import reader_tests_table
 
 send_to_log(snakemake.log[0])
 table = reader_tests_table(

@@ -1,9 +1,9 @@
 """Fixation sequences of one reader group -> its saccade matrices (HDF5)."""
 
-from readalike.formats import write_saccades
-from readalike.joblog import send_to_log
-from readalike.saccades import read_fixations, saccade_matrices
-from readalike.stimuli import read_stimuli, sentence_lengths
+from readalike.core.formats import write_saccades
+from readalike.core.joblog import send_to_log
+from readalike.core.stimuli import read_stimuli, sentence_lengths
+from readalike.human.saccades import read_fixations, saccade_matrices
 
 send_to_log(snakemake.log[0])
 saccades = saccade_matrices(

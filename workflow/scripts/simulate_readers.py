@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from readalike.joblog import send_to_log
-from readalike.reading_model import PROFILES, simulate_fixations, write_fixations
-from readalike.stimuli import read_stimuli
+from readalike.core.joblog import send_to_log
+from readalike.core.stimuli import read_stimuli
+from readalike.human.reading_model import PROFILES, simulate_fixations, write_fixations
 
 send_to_log(snakemake.log[0])
 stimuli = read_stimuli(snakemake.input.stimuli)

@@ -2,12 +2,12 @@
 
 import pandas as pd
 
-from readalike.concept_labels import concept_shift_table
-from readalike.formats import read_components
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.subspaces import subspace_similarity_table
-from readalike.verb_relations import verb_lists, verb_relations_table
+from readalike.core.formats import read_components
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_b.concept_labels import concept_shift_table
+from readalike.study_b.subspaces import subspace_similarity_table
+from readalike.study_b.verb_relations import verb_lists, verb_relations_table
 
 send_to_log(snakemake.log[0])
 models, synthetic = snakemake.params.models, snakemake.params.synthetic

@@ -1,8 +1,8 @@
 """Reliance of one model's heads on trivial attention patterns, per layer."""
 
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.study_a import trivial_reliance_table
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_a.tables import trivial_reliance_table
 
 send_to_log(snakemake.log[0])
 table = trivial_reliance_table(

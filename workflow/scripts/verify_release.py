@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from readalike.checksums import read_manifest, verify_files
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
+from readalike.core.checksums import read_manifest, verify_files
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
 
 send_to_log(snakemake.log[0])
 manifest = read_manifest(snakemake.input.manifest)

@@ -1,10 +1,10 @@
 """Study B weight analyses of one model: feed-forward concepts and attention-head word pairs."""
 
-from readalike.formats import write_components
-from readalike.joblog import send_to_log
-from readalike.outputs import write_tsv
-from readalike.study_b import ffn_concepts_run, head_pairs_run, study_b_vocabulary
-from readalike.verb_relations import verb_lists
+from readalike.core.formats import write_components
+from readalike.core.joblog import send_to_log
+from readalike.core.outputs import write_tsv
+from readalike.study_b.runs import ffn_concepts_run, head_pairs_run, study_b_vocabulary
+from readalike.study_b.verb_relations import verb_lists
 
 send_to_log(snakemake.log[0])
 model, study_b = snakemake.params.model, snakemake.params.study_b

@@ -1,7 +1,7 @@
 """Demo zoo: the instruction-tuned variant of a zoo model."""
 
-from readalike.joblog import send_to_log
-from readalike.zoo import instruction_tune, read_instruction_pairs
+from readalike.core.joblog import send_to_log
+from readalike.models.zoo import instruction_tune, read_instruction_pairs
 
 send_to_log(snakemake.log[0])
 spec, zoo = snakemake.params.spec, snakemake.params.zoo

@@ -1,0 +1,470 @@
+"""The catalogue of bad input the project refuses, with the one line it says.
+
+Every case builds a small bad input in ``tmp_path``, hands it to the function that reads
+or writes it, and checks the error's type and a distinctive fragment of its message
+(``{tmp}`` stands for ``tmp_path``, so a fragment can require the file to be named).
+Where the project promises one line, the message must hold no newline.
+
+Adding a case is one line in ``CASES``::
+
+    case("short-id", lambda t: reader(_file(t, "x.txt", "bad content")), "{tmp}/x.txt: fragment"),
+
+The errors a Snakemake run adds on top (a job's cause on the console, a target that needs
+a missing part of the config) are tested at the end of this file and in test_joblog.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import errno
+import os
+import pickle
+import shutil
+import subprocess
+import tarfile
+from collections import OrderedDict, namedtuple
+from pathlib import Path
+from unittest import mock
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from readalike.core import checksums
+from readalike.core.config import ConfigError, check_config
+from readalike.core.formats import AttentionSet, attention_shape, read_attention, write_attention
+from readalike.core.outputs import NoSpaceError, atomic_path
+from readalike.core.safe_pickle import UnsafePickleError, load_pickle
+from readalike.core.stimuli import read_stimuli
+from readalike.human.saccades import FIXATION_COLUMNS, read_fixations, saccade_matrices
+from readalike.release import study_a as rel
+from readalike.release import study_b as rb
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def case(case_id, build, fragment, error=ValueError, one_line=True):
+    """One catalogue entry: ``build(tmp_path)`` must raise ``error`` saying ``fragment``."""
+    return pytest.param(build, fragment, error, one_line, id=case_id)
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+def _file(tmp: Path, name: str, content: str | bytes) -> Path:
+    path = tmp / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def _pickle(tmp: Path, obj, protocol: int = 4) -> Path:
+    return _file(tmp, "x.pkl", pickle.dumps(obj, protocol=protocol))
+
+
+def _self_dict() -> dict:
+    d: dict = {}
+    d["ID"] = d
+    return d
+
+
+def _self_list() -> list:
+    x: list = []
+    x.append(x)
+    return x
+
+
+def _config(edit):
+    """Check the demo config after ``edit(config)``."""
+
+    def build(tmp: Path) -> None:
+        cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+        edit(cfg)
+        check_config(cfg, REPO)
+
+    return build
+
+
+def _fixations(rows: str, name: str = "fix.csv"):
+    """A fixation CSV (header added) read and turned into matrices for 2 sentences."""
+
+    def build(tmp: Path) -> None:
+        path = _file(tmp, name, ",".join(FIXATION_COLUMNS) + "\n" + rows)
+        saccade_matrices(read_fixations(path), [[3, 2]], "L1", "hand", False)
+
+    return build
+
+
+def _attention(*sentences: np.ndarray) -> AttentionSet:
+    return AttentionSet(model="m", condition="plain", sentences=[list(sentences)])
+
+
+def _causal(n_layers: int, n_heads: int, n: int) -> np.ndarray:
+    return np.broadcast_to(
+        np.tril(np.ones((n, n))) / np.arange(1, n + 1)[:, None], (n_layers, n_heads, n, n)
+    )
+
+
+def _nan_attention(tmp: Path) -> None:
+    bad = _causal(2, 1, 3).copy()
+    bad[1, 0, 2, 0] = np.nan
+    write_attention(tmp / "a.h5", _attention(_causal(2, 1, 2), bad))
+
+
+def _other_format(reader):
+    """``reader`` given an HDF5 file that says it holds saccades."""
+
+    def build(tmp: Path) -> None:
+        with h5py.File(tmp / "s.h5", "w") as f:
+            f.attrs["format"] = "readalike.saccades/1"
+        reader(tmp / "s.h5")
+
+    return build
+
+
+def _disk_too_small(tmp: Path) -> None:
+    usage = namedtuple("usage", "total used free")
+    with mock.patch("shutil.disk_usage", lambda path: usage(4096, 3072, 1024)):
+        write_attention(tmp / "a.h5", _attention(_causal(4, 2, 20)))
+
+
+def _disk_fills(tmp: Path) -> None:
+    with atomic_path(tmp / "t.tsv") as path:
+        path.write_text("half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _manifest_line(text: str):
+    return lambda tmp: checksums.read_manifest(_file(tmp, "SUMS", text))
+
+
+def _altered_file(tmp: Path) -> None:
+    _file(tmp, "a.npy", b"changed")
+    checksums.verify_files(tmp, {"a.npy": "0" * 64}, ["a.npy"])
+
+
+def _layer_gap(tmp: Path) -> None:
+    for layer in (0, 2):
+        path = tmp / rel.attention_relpath("m", "rb_p1", layer)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    rel.layers_in_dir(tmp, "m", "rb_p1")
+
+
+def _tar_member(name: str):
+    def build(tmp: Path) -> None:
+        with tarfile.open(tmp / "r.tar.xz", "w:xz") as tar:
+            tar.addfile(tarfile.TarInfo(name))
+        rb.unpack_release_b(tmp / "r.tar.xz", tmp / "out", _file(tmp, "SUMS", ""))
+
+    return build
+
+
+def _prompts(row: str):
+    header = "ID\tPrompt\tResponse\tInstruct&Context\n"
+    return lambda tmp: rb.read_prompts(_file(tmp, "p.tsv", header + row + "\n"))
+
+
+def _token_gap(tmp: Path) -> None:
+    from readalike.models.extraction import assign_tokens
+
+    # "ab cd ef" tokenised as "ab", "ef": word 1 got no token
+    spans = np.array([[0, 2], [3, 5], [6, 8]])
+    assign_tokens(np.array([[0, 2], [6, 8]]), spans, 0, name="sentence 7 'ab cd ef'")
+
+
+def _nan_saccades(tmp: Path) -> None:
+    from readalike.core.formats import SaccadeSet, read_saccades, write_saccades
+
+    write_saccades(tmp / "L1.h5", SaccadeSet("L1", 2, "t", True, {"num": [[np.eye(2)]]}))
+    with h5py.File(tmp / "L1.h5", "r+") as f:
+        f["num/article_000/sentence_000"][0, 0] = np.nan
+    read_saccades(tmp / "L1.h5")
+
+
+def _reader_in_two_groups(tmp: Path) -> None:
+    from readalike.core.formats import (
+        ReaderMatrices,
+        SaccadeSet,
+        check_distinct_readers,
+        write_saccades,
+    )
+
+    paths = {}
+    for group in ("L1", "L2"):
+        readers = {"num": ReaderMatrices([[np.eye(2)[None]]], [[np.array([0])]])}
+        saccades = SaccadeSet("g", 1, "t", True, {"num": [[np.eye(2)]]}, None, ["s07"], readers)
+        saccades.group = group
+        paths[group] = tmp / f"{group}.h5"
+        write_saccades(paths[group], saccades)
+    check_distinct_readers(paths)
+
+
+def _exclude_unknown_reader(tmp: Path) -> None:
+    from readalike.release.fmri import parse_exclude_readers
+
+    parse_exclude_readers([{"group": "L1", "reader": 60}], {("L1", "angular"): 52})
+
+
+def _partial_release(tmp: Path) -> None:
+    manifest = {}
+    for prefix in ("rb_p1", "instr_rb_p1"):
+        for layer in range(3):
+            rel_path = rel.attention_relpath("m", prefix, layer)
+            manifest[rel_path] = "0" * 64
+            if not (prefix == "instr_rb_p1" and layer == 2):
+                (tmp / rel_path).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / rel_path).write_bytes(b"")
+    rel.check_release_layers(
+        tmp, manifest, "m", {"plain": "rb_p1", "instruction": "instr_rb_p1"}, model="toy"
+    )
+
+
+def _archive_short_of_manifest(tmp: Path) -> None:
+    root = tmp / "src" / rb.RELEASE_ROOT
+    root.mkdir(parents=True)
+    (root / "a.txt").write_text("kept")
+    with tarfile.open(tmp / "r.tar.xz", "w:xz") as tar:
+        tar.add(root, arcname=rb.RELEASE_ROOT)
+    sums = "\n".join(f"{'0' * 64}  {name}" for name in ("a.txt", "lima_author_1.pkl")) + "\n"
+    rb.unpack_release_b(tmp / "r.tar.xz", tmp / "out", _file(tmp, "SUMS", sums))
+
+
+# ----------------------------------------------------------------------------- the catalogue
+
+CASES = [
+    # configuration: one line naming the key, before any job runs
+    case("config-unknown-key", _config(lambda c: c.update(bogus=1)), "config: unknown key 'bogus'"),
+    case("config-missing-run", _config(lambda c: c.pop("run")), "'run'"),
+    case(
+        "config-stimuli-missing",
+        _config(lambda c: c.update(stimuli="resources/demo/no-such.txt")),
+        "config.stimuli:",
+        ConfigError,
+    ),
+    case(
+        "config-stimuli-is-a-folder",
+        _config(lambda c: c.update(stimuli="resources/demo")),
+        "config.stimuli",
+        ConfigError,
+    ),
+    case(
+        "config-duplicate-model",
+        _config(lambda c: c["models"].append(copy.deepcopy(c["models"][1]))),
+        "config.models[4].name:",
+        ConfigError,
+    ),
+    case(
+        "config-comparison-unknown-model",
+        _config(lambda c: c["comparisons"]["scaling"].append(["tiny-s", "ghost"])),
+        "unknown model 'ghost'",
+        ConfigError,
+    ),
+    # stimuli text
+    case(
+        "stimuli-not-utf8",
+        lambda t: read_stimuli(_file(t, "s.txt", b"caf\xe9\n")),
+        "{tmp}/s.txt: not UTF-8 text (invalid byte at offset 3, line 1)",
+    ),
+    case(
+        "stimuli-empty-article",
+        lambda t: read_stimuli(_file(t, "s.txt", "a b\n\n\nc\n")),
+        "{tmp}/s.txt: article 1 is empty",
+    ),
+    case(
+        "stimuli-no-sentence",
+        lambda t: read_stimuli(_file(t, "s.txt", "\n\n")),
+        "{tmp}/s.txt: no sentence found",
+    ),
+    case(
+        "stimuli-whitespace-line",
+        lambda t: read_stimuli(_file(t, "s.txt", "a b\nc\n \t\nd\n")),
+        "{tmp}/s.txt: line 3 holds only whitespace",
+    ),
+    # released pickles
+    case(
+        "pickle-global",
+        lambda t: load_pickle(_pickle(t, OrderedDict(a=1))),
+        "{tmp}/x.pkl: refused to unpickle collections.OrderedDict",
+        UnsafePickleError,
+    ),
+    case(
+        "pickle-object-array",
+        lambda t: load_pickle(_pickle(t, [np.array([1, "a"], dtype=object)])),
+        "{tmp}/x.pkl: refused an array of dtype object",
+        UnsafePickleError,
+    ),
+    case(
+        "pickle-truncated",
+        lambda t: load_pickle(_file(t, "x.pkl", pickle.dumps({"a": np.arange(9.0)})[:-5])),
+        "{tmp}/x.pkl: not a readable pickle",
+    ),
+    case(
+        "pickle-dict-holds-itself",
+        lambda t: load_pickle(_pickle(t, _self_dict())),
+        "{tmp}/x.pkl: refused a self-referencing dict",
+        UnsafePickleError,
+    ),
+    case(
+        "pickle-list-holds-itself",
+        lambda t: load_pickle(_pickle(t, _self_list(), protocol=0)),
+        "{tmp}/x.pkl: refused a self-referencing list",
+        UnsafePickleError,
+    ),
+    # release manifests, files and archives
+    case(
+        "manifest-malformed-line",
+        _manifest_line("not a hash  a.npy\n"),
+        "{tmp}/SUMS: line 1 is not 'SHA256  path'",
+    ),
+    case(
+        "manifest-path-leaves-release",
+        _manifest_line(f"{'a' * 64}  ../outside.npy\n"),
+        "is not a path inside the release",
+    ),
+    case("release-file-altered", _altered_file, "corrupted or altered"),
+    case("release-layer-missing", _layer_gap, "rb_p1_layer1.npy is missing"),
+    case("archive-absolute-member", _tar_member("/etc/evil"), "leaves the destination"),
+    case("archive-dotdot-member", _tar_member("x/../../evil"), "leaves the destination"),
+    case(
+        "prompts-unknown-source",
+        _prompts("alpaca_3\tHi.\tr\tHi."),
+        "alpaca_3: unknown prompt source",
+    ),
+    # fixations
+    case(
+        "fixations-missing-column",
+        lambda t: read_fixations(_file(t, "fix.csv", "subject,group,article\nA,L1,0\n")),
+        "{tmp}/fix.csv: missing column 'sentence'",
+    ),
+    case(
+        "fixations-negative-word",  # printed -50, not np.int64(-50)
+        _fixations("A,L1,0,0,-50,200\n"),
+        "{tmp}/fix.csv: line 2: word is -50, expected a non-negative integer index",
+    ),
+    case(
+        "fixations-negative-duration",
+        _fixations("A,L1,0,0,1,-3.5\n"),
+        "{tmp}/fix.csv: line 2: duration is -3.5, expected",
+    ),
+    case("fixations-empty-value", _fixations("A,L1,0,0,1,\n"), "line 2: empty or NaN 'duration'"),
+    case(
+        "fixations-word-outside-stimuli",
+        _fixations("A,L1,0,0,0,200\nA,L1,0,1,2,200\n"),
+        "{tmp}/fix.csv: line 3: subject 'A' article 0 sentence 1 word 2 is outside the stimuli",
+    ),
+    case(
+        "fixations-unknown-group",
+        _fixations("A,L2,0,0,0,200\nA,L2,0,0,1,200\n"),
+        "no reader group 'L1'",
+    ),
+    # the project's HDF5 files
+    case(
+        "attention-nan",
+        _nan_attention,
+        "{tmp}/a.h5: article 0 sentence 1: attention of model 'm' (plain) holds NaN or inf",
+    ),
+    case(
+        "attention-wrong-shape",
+        lambda t: write_attention(t / "a.h5", _attention(_causal(2, 1, 2), _causal(3, 1, 2))),
+        "{tmp}/a.h5: article 0 sentence 1: attention of shape (3, 1, 2, 2), expected (2, 1,",
+    ),
+    case(
+        "attention-file-of-other-format",
+        _other_format(read_attention),
+        "{tmp}/s.h5: not a readalike.attention/1 file",
+    ),
+    case(
+        "attention-shape-of-other-format",
+        _other_format(attention_shape),
+        "{tmp}/s.h5: not a readalike.attention/1 file",
+    ),
+    # model plumbing
+    case("tokens-word-without-token", _token_gap, "sentence 7 'ab cd ef': word 1 got no token"),
+    # per-reader data (issue 11) and partial releases
+    case("config-run-leaves-results", _config(lambda c: c.update(run="..")), "not a plain name"),
+    case(
+        "saccades-nan-on-read",
+        _nan_saccades,
+        "{tmp}/L1.h5: group L1 measure num article 0 sentence 0",
+    ),
+    case("reader-in-two-groups", _reader_in_two_groups, "reader s07"),
+    case("exclude-readers-unknown", _exclude_unknown_reader, "exclude_readers[0].reader"),
+    case("release-partial-copy", _partial_release, "model toy"),
+    case("study-b-archive-short-of-manifest", _archive_short_of_manifest, "lima_author_1.pkl"),
+    # disk space: not bad input, but refused the same way (one line, no file left)
+    case(
+        "disk-too-small-for-attention",
+        _disk_too_small,
+        "{tmp}/a.h5: not enough disk space: it needs about ",
+        NoSpaceError,
+    ),
+    case(
+        "disk-fills-while-writing",
+        _disk_fills,
+        "{tmp}/t.tsv: disk full after writing 4 B",
+        NoSpaceError,
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "fragment", "error", "one_line"), CASES)
+def test_bad_input_is_refused_with_its_message(tmp_path, build, fragment, error, one_line):
+    before = set(os.listdir(tmp_path))
+    with pytest.raises(error) as err:
+        build(tmp_path)
+    message = str(err.value)
+    assert fragment.format(tmp=tmp_path) in message
+    if one_line:
+        assert "\n" not in message
+    # no half-written output is left beside the inputs the case made
+    left = {p for p in os.listdir(tmp_path) if p not in before and ".tmp" in p}
+    assert not left
+
+
+# ----------------------------------------------------------------------------- Snakemake
+
+
+def _one_model_checkout(tmp_path: Path) -> Path:
+    """A copy of the workflow whose config has one model and no comparison."""
+    root = tmp_path / "repo"
+    for folder in ("config", "resources", "workflow"):
+        shutil.copytree(REPO / folder, root / folder, symlinks=True)
+    cfg = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    cfg["models"] = cfg["models"][:1]
+    cfg["comparisons"] = {"scaling": [], "tuning": []}
+    cfg["study_b"]["pairs"] = []
+    (root / "config" / "one.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return root
+
+
+def test_divergence_under_one_model_says_it_needs_two(tmp_path):
+    snakemake = shutil.which("snakemake") or pytest.skip("snakemake not installed")
+    root = _one_model_checkout(tmp_path)
+    done = subprocess.run(
+        [
+            snakemake,
+            "-n",
+            "--nocolor",
+            "--configfile",
+            "config/one.yaml",
+            "--",
+            "results/demo/divergence.tsv",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    console = done.stdout + done.stderr
+    assert done.returncode != 0
+    line = next(x for x in console.splitlines() if "needs two models" in x)
+    assert line.strip() == (
+        "ValueError: divergence.tsv needs two models to compare, but config key "
+        "'comparisons' pairs none (models: tiny-s); add a pair under comparisons.scaling "
+        "or comparisons.tuning"
+    )
+    assert not (root / "results").exists()
