@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from readalike.core.tables import TABLES, table_for_path
 from readalike.study_a.tables import CONTROLS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,147 +24,6 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 pytestmark = pytest.mark.workflow
 
-COLUMNS = {
-    "human_resemblance": ["model", "group", "measure", "layer", "r2", "r2_heldout"],
-    "trivial_reliance": ["model", "layer", "r2", "n_constant_heads"],
-    "divergence": [
-        "comparison",
-        "model_a",
-        "model_b",
-        "condition",
-        "depth_quarter",
-        "js",
-        "n_rows",
-    ],
-    "instruction_sensitivity": ["model", "layer", "js_instruction", "js_control", "note"],
-    "controls": [
-        "check",
-        "kind",
-        "model",
-        "group",
-        "measure",
-        "value",
-        "threshold",
-        "passed",
-        "catches",
-        "detail",
-    ],
-    "replication_summary": [
-        "model",
-        "measure",
-        "group",
-        "fit",
-        "n_layers",
-        "mean_r2",
-        "max_r2",
-        "layer_of_max",
-        "reference_group",
-        "layers_above_reference",
-        "exceeds_reference_every_layer",
-    ],
-}
-TESTS = [
-    "model",
-    "measure",
-    "layer",
-    "test",
-    "group_a",
-    "group_b",
-    "n_a",
-    "n_b",
-    "mean_a",
-    "mean_b",
-    "statistic",
-    "p",
-    "correction",
-    "p_corrected",
-    "holds",
-    "note",
-]
-COLUMNS |= {
-    "reader_resemblance": [
-        "model",
-        "group",
-        "measure",
-        "layer",
-        "reader",
-        "n_pairs",
-        "r2",
-        "r2_heldout",
-        "r2_shuffled",
-    ],
-    "resemblance_tests": TESTS,
-    "resemblance_ci": [
-        "model",
-        "group",
-        "measure",
-        "layer",
-        "r2",
-        "ci_low",
-        "ci_high",
-        "confidence",
-        "n_draws",
-    ],
-    "noise_ceiling": [
-        "group",
-        "measure",
-        "kind",
-        "value",
-        "interval_low",
-        "interval_high",
-        "n_readers",
-        "note",
-    ],
-    "model_comparisons": [
-        "comparison",
-        "model",
-        "model_b",
-        "measure",
-        "group",
-        "depth_quarter",
-        "test",
-        "n",
-        "mean_a",
-        "mean_b",
-        "statistic",
-        "p",
-        "correction",
-        "p_corrected",
-        "holds",
-        "note",
-    ],
-}
-STUDY_B_COLUMNS = {
-    "attribution_scores": [
-        "model",
-        "prompt_id",
-        "source",
-        "score",
-        "n_instruction_tokens",
-        "n_response_tokens",
-    ],
-    "instruction_focus": [
-        "source",
-        "model_base",
-        "model_tuned",
-        "mean_base",
-        "mean_tuned",
-        "t",
-        "p_one_sided",
-    ],
-    "subspace_similarity": ["model_base", "model_tuned", "layer", "mean_cosine_principal_angles"],
-    "verb_relations": [
-        "model_base",
-        "model_tuned",
-        "depth_quarter",
-        "verb_list",
-        "fraction_gained",
-        "n_verbs",
-        "t",
-        "p",
-    ],
-}
-COLUMNS.update(STUDY_B_COLUMNS)
 FIGURES = [
     "resemblance_by_layer",
     "trivial_reliance_by_layer",
@@ -199,8 +59,20 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 
 def _table(run_dir: Path, name: str) -> pd.DataFrame:
     table = pd.read_csv(run_dir / f"{name}.tsv", sep="\t")
-    assert list(table.columns) == [*COLUMNS[name], "provenance"], name
+    assert list(table.columns) == [*TABLES[name].columns, "provenance"], name
     return table
+
+
+def _every_table_registered(run_dir: Path) -> int:
+    """Every TSV a run wrote is a table of the registry, with its registered columns."""
+    paths = sorted(run_dir.rglob("*.tsv"))
+    for path in paths:
+        table = table_for_path(path.relative_to(run_dir))
+        assert table is not None, f"{path.relative_to(run_dir)} is in no registered table"
+        header = path.read_text().split("\n", 1)[0].split("\t")
+        assert header[-1] == "provenance", path
+        assert tuple(header[:-1]) in table.allowed_headers(), path
+    return len(paths)
 
 
 EXPECTED = Path(__file__).resolve().parents[1] / "expected"
@@ -232,6 +104,8 @@ def demo_run(tmp_path_factory) -> Path:
 def test_default_workflow_tables(demo_run):
     run = demo_run / "results" / "demo"
     models = {"tiny-s": 4, "tiny-m": 6, "tiny-l": 8, "tiny-s-instruct": 4}
+    # the demo writes 23 tables and per-model parts (the count pins the contract's reach)
+    assert _every_table_registered(run) >= 23
 
     resemblance = _table(run, "human_resemblance")
     assert (resemblance["provenance"] == "SYNTHETIC").all()
@@ -390,6 +264,7 @@ def test_release_workflow(tmp_path):
     done = _snakemake(workdir, "--configfile", "config/release.yaml", "paths.yaml")
     assert done.returncode == 0, done.stderr[-4000:]
     run = workdir / "results" / "release"
+    assert _every_table_registered(run) >= 10
     resemblance = _table(run, "human_resemblance")
     assert (resemblance["provenance"] == "real").all()
     # LLaMA-30B: the 30 layers the config uses; GPT-2 large: its 36, by the same loader
@@ -454,6 +329,7 @@ def test_families_workflow(tmp_path):
     done = _snakemake(workdir, "--configfile", ".test/config/families.yaml")
     assert done.returncode == 0, done.stderr[-4000:]
     run = workdir / "results" / "families"
+    assert _every_table_registered(run) >= 20
     resemblance = _table(run, "human_resemblance")
     assert set(resemblance["model"]) == {
         "llama-s",

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from readalike.core.tables import check_header
+
 log = logging.getLogger(__name__)
 
 #: Value of the ``provenance`` column of every table built on simulated readers or the demo zoo.
@@ -211,8 +213,10 @@ def write_tsv(table: pd.DataFrame, target: str | os.PathLike, synthetic: bool) -
     """Write a tidy table as TSV, with a ``provenance`` column stamping SYNTHETIC data.
 
     The stamp is a column rather than a comment line so that it survives concatenation of
-    tables and any TSV reader sees it.
+    tables and any TSV reader sees it. A table of the registry (:mod:`readalike.core.tables`)
+    must have its registered columns, in order, or nothing is written.
     """
+    check_header([str(c) for c in table.columns], target)
     table = table.copy()
     table["provenance"] = provenance(synthetic)
     with atomic_path(target) as tmp:

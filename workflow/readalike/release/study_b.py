@@ -57,6 +57,7 @@ from readalike.core.checksums import read_manifest, sha256_file
 from readalike.core.formats import PromptAttribution
 from readalike.core.outputs import atomic_dir
 from readalike.core.safe_pickle import UnsafePickleError, load_pickle
+from readalike.core.tables import columns as table_columns
 from readalike.study_b.instruction_focus import source_of
 from readalike.study_b.instruction_tokens import instruction_token_mask, piece_bytes
 
@@ -85,7 +86,7 @@ PICKLE_KEYS = frozenset({"ID", "Input", "Output", "Reference", "Explain"})
 #: How many offending files a refusal names.
 N_NAMED = 3
 
-FAULT_COLUMNS = ["model", "prompt_id", "kind", "fatal", "detail"]
+FAULT_COLUMNS = table_columns("attribution_faults")
 
 
 class ReleaseFault(ValueError):

@@ -70,6 +70,7 @@ from scipy.special import stdtr
 from threadpoolctl import threadpool_limits
 
 from readalike.core.depth import N_QUARTERS, depth_quarter
+from readalike.core.tables import columns as table_columns
 from readalike.study_a.resemblance import _pinv
 
 
@@ -83,41 +84,8 @@ logger = logging.getLogger(__name__)
 #: Fewest readers per group for a test across readers (issue 11: "a test needs them").
 MIN_READERS = 3
 
-TEST_COLUMNS = [
-    "model",
-    "measure",
-    "layer",
-    "test",
-    "group_a",
-    "group_b",
-    "n_a",
-    "n_b",
-    "mean_a",
-    "mean_b",
-    "statistic",
-    "p",
-    "correction",
-    "p_corrected",
-    "holds",
-    "note",
-]
-PAIRED_COLUMNS = [
-    "model",
-    "model_b",
-    "measure",
-    "group",
-    "depth_quarter",
-    "test",
-    "n",
-    "mean_a",
-    "mean_b",
-    "statistic",
-    "p",
-    "correction",
-    "p_corrected",
-    "holds",
-    "note",
-]
+TEST_COLUMNS = table_columns("resemblance_tests")
+PAIRED_COLUMNS = table_columns("model_comparisons")
 
 
 @dataclass(frozen=True)
@@ -1061,17 +1029,7 @@ def model_comparison_table(
     return pd.concat(frames, ignore_index=True)
 
 
-CI_COLUMNS = [
-    "model",
-    "group",
-    "measure",
-    "layer",
-    "r2",
-    "ci_low",
-    "ci_high",
-    "confidence",
-    "n_draws",
-]
+CI_COLUMNS = table_columns("resemblance_ci")
 
 
 def resemblance_ci_table(

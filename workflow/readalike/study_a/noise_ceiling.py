@@ -42,19 +42,12 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from readalike.core.tables import columns as table_columns
+
 #: Fewest readers a ceiling needs (leave-one-out and split halves of at least one reader).
 MIN_READERS = 3
 
-CEILING_COLUMNS = [
-    "group",
-    "measure",
-    "kind",
-    "value",
-    "interval_low",
-    "interval_high",
-    "n_readers",
-    "note",
-]
+CEILING_COLUMNS = table_columns("noise_ceiling")
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from readalike.core.formats import PromptAttribution
+from readalike.core.tables import columns as table_columns
 from readalike.study_a import inference
 
 #: ID prefix -> prompt source, in the order tables list them.
@@ -49,35 +50,11 @@ N_LEVELS, LEVEL_THRESHOLD = 10, 7
 MIN_RESPONSE_TOKENS = 5
 
 #: Columns of :func:`attribution_scores_table` (one row per prompt and model).
-ATTRIBUTION_SCORE_COLUMNS = [
-    "model",
-    "prompt_id",
-    "source",
-    "score",
-    "n_instruction_tokens",
-    "n_response_tokens",
-]
+ATTRIBUTION_SCORE_COLUMNS = table_columns("attribution_scores")
 #: Columns of :func:`instruction_focus` and :func:`instruction_focus_table`.
-FOCUS_COLUMNS = [
-    "source",
-    "model_base",
-    "model_tuned",
-    "mean_base",
-    "mean_tuned",
-    "t",
-    "p_one_sided",
-]
+FOCUS_COLUMNS = table_columns("instruction_focus")
 #: Columns of :func:`following_comparison`.
-FOLLOWING_COLUMNS = [
-    "source",
-    "model",
-    "mean_followed",
-    "mean_unfollowed",
-    "n_followed",
-    "n_unfollowed",
-    "t",
-    "p_one_sided",
-]
+FOLLOWING_COLUMNS = table_columns("instruction_following")
 
 
 def source_of(prompt_id: str) -> str:

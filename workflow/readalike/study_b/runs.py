@@ -50,6 +50,7 @@ import torch
 from tqdm import tqdm
 
 from readalike.core.formats import PromptAttribution
+from readalike.core.tables import columns as table_columns
 from readalike.models.architectures import open_checkpoint
 from readalike.models.bos import input_pad_id, resolve_bos
 from readalike.models.extraction import load_causal_lm
@@ -78,17 +79,9 @@ logger = logging.getLogger(__name__)
 #: The last sentence of a prompt written in the paper's template.
 OUTPUT_MARKER = "Output:"
 #: Columns of :func:`ffn_concepts_run`'s concept table.
-CONCEPT_COLUMNS = [
-    "model",
-    "layer",
-    "component",
-    "explained_variance",
-    "top_words",
-    "task",
-    "level",
-]
+CONCEPT_COLUMNS = table_columns("ffn_concepts")
 #: Columns of :func:`head_pairs_run`'s table.
-HEAD_PAIR_COLUMNS = ["model", "layer", "head", "verb", "n_pairs"]
+HEAD_PAIR_COLUMNS = table_columns("head_pairs")
 
 #: Texts whose token ids two tokenizers must agree on (besides the whole vocabulary).
 PROBE_STRINGS = (

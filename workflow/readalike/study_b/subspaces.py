@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from readalike.core.tables import columns as table_columns
+
 #: Columns of :func:`subspace_similarity_table`.
-SUBSPACE_COLUMNS = ["model_base", "model_tuned", "layer", "mean_cosine_principal_angles"]
+SUBSPACE_COLUMNS = table_columns("subspace_similarity")
 
 
 def subspace_similarity(

@@ -23,20 +23,12 @@ import numpy as np
 import pandas as pd
 
 from readalike.core.depth import N_QUARTERS, depth_quarter
+from readalike.core.tables import columns as table_columns
 
 #: Names of the two verb lists in result tables.
 INSTRUCTION, GENERAL = "instruction", "general"
 #: Columns of :func:`verb_relations_table`.
-VERB_COLUMNS = [
-    "model_base",
-    "model_tuned",
-    "depth_quarter",
-    "verb_list",
-    "fraction_gained",
-    "n_verbs",
-    "t",
-    "p",
-]
+VERB_COLUMNS = table_columns("verb_relations")
 
 
 def read_verb_list(path: str | os.PathLike) -> list[str]:
