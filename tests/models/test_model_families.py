@@ -23,7 +23,6 @@ from transformers import PreTrainedTokenizerFast
 from readalike.models.architectures import FAMILIES, model_weights
 from readalike.models.bos import resolve_bos
 from readalike.models.vocabulary import word_token_ids, word_vectors
-from readalike.release.study_b import read_prompts
 from readalike.study_b import runs as sb
 from readalike.study_b.attribution import (
     NO_BOS,
@@ -34,6 +33,7 @@ from readalike.study_b.attribution import (
 from readalike.study_b.ffn_concepts import concept_table, ffn_components
 from readalike.study_b.head_pairs import model_word_pairs, verb_pair_counts
 from readalike.study_b.instruction_tokens import instruction_mask_from_offsets
+from readalike.study_b.prompts import read_prompts
 from tests.models.test_architectures import tiny_config, tiny_model
 
 #: tiny models run faster on one torch thread (see conftest._torch_threads)

@@ -300,8 +300,8 @@ def _demo_base_answers(tmp_path: Path) -> tuple[list[str], set[str]]:
     import yaml
 
     from readalike.core.config import with_defaults
-    from readalike.release.study_b import read_prompts
     from readalike.study_b.attribution import generate_responses
+    from readalike.study_b.prompts import read_prompts
     from readalike.study_b.runs import load_for_attribution, prompt_for_model
 
     root = DEMO.parents[1]

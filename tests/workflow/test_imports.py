@@ -91,3 +91,97 @@ def test_rules_in_the_analysis_env_import_no_torch():
         [sys.executable, "-c", CHECK, *sorted(modules)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr.strip().splitlines()[-1:]
+
+
+PACKAGE = Path(__file__).resolve().parents[2] / "workflow" / "readalike"
+#: The rooms in the order of the flow: a room imports only from rooms before it (or itself).
+ROOMS = [
+    "core",
+    "human",
+    "models",
+    "study_a",
+    "study_b",
+    "relative_importance",
+    "release",
+    "figures",
+]
+PACKAGE_IMPORT = re.compile(r"^\s*(?:from|import) readalike\.(\w+)", re.M)
+
+
+def _room_edges() -> set[tuple[str, str, str]]:
+    """(room, imported room, file) for every import of the package by one of its modules."""
+    edges = set()
+    for path in PACKAGE.rglob("*.py"):
+        room = path.relative_to(PACKAGE).parts[0]
+        for target in PACKAGE_IMPORT.findall(path.read_text(encoding="utf-8")):
+            edges.add((room, target, str(path.relative_to(PACKAGE))))
+    return edges
+
+
+def test_every_module_lives_in_a_room():
+    loose = [p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py"]
+    assert not loose, f"modules outside a room: {loose}"
+    rooms = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
+    assert rooms == sorted(ROOMS)
+    for room in ROOMS:
+        assert (PACKAGE / room / "__init__.py").read_text() == "", room
+
+
+def test_rooms_import_only_earlier_rooms():
+    """No upward import and so no cycle between rooms (modules never import their own room's
+    package ``__init__``, which is empty)."""
+    order = {room: i for i, room in enumerate(ROOMS)}
+    upward = sorted(
+        f"{file} imports readalike.{target}"
+        for room, target, file in _room_edges()
+        if order[target] > order[room]
+    )
+    assert not upward, upward
+
+
+def test_module_imports_have_no_cycle():
+    """Within and across rooms, the module import graph is acyclic (imports inside functions
+    included)."""
+    module_import = re.compile(
+        r"^\s*from (readalike(?:\.\w+)+) import ([\w, ]+)|^\s*import (readalike(?:\.\w+)+)", re.M
+    )
+    modules = {
+        ".".join(("readalike", *p.relative_to(PACKAGE).with_suffix("").parts)): p
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "__init__.py"
+    }
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for name, path in modules.items():
+        for frm, names, plain in module_import.findall(path.read_text(encoding="utf-8")):
+            if plain:
+                graph[name].add(plain)
+            elif frm in modules:
+                graph[name].add(frm)
+            else:  # `from readalike.room import module`
+                graph[name] |= {f"{frm}.{n.strip().split(' ')[0]}" for n in names.split(",")}
+    graph = {m: {d for d in deps if d in modules and d != m} for m, deps in graph.items()}
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for dep in graph[node]:
+            if state.get(dep) == 1:
+                raise AssertionError(" -> ".join([*trail, node, dep]))
+            if dep not in state:
+                visit(dep, [*trail, node])
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node, [])
+
+
+def test_room_check_can_fail(tmp_path, monkeypatch):
+    """The upward-import check flags a core module that imports a study."""
+    fake = tmp_path / "readalike"
+    (fake / "core").mkdir(parents=True)
+    (fake / "study_a").mkdir()
+    (fake / "core" / "x.py").write_text("from readalike.study_a import tables\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    with pytest.raises(AssertionError, match="core/x.py imports readalike.study_a"):
+        test_rooms_import_only_earlier_rooms()

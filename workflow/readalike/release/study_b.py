@@ -60,6 +60,7 @@ from readalike.core.safe_pickle import UnsafePickleError, load_pickle
 from readalike.core.tables import columns as table_columns
 from readalike.study_b.instruction_focus import source_of
 from readalike.study_b.instruction_tokens import instruction_token_mask, piece_bytes
+from readalike.study_b.prompts import decode_field, read_prompts, read_tsv_rows
 
 logger = logging.getLogger(__name__)
 
@@ -225,92 +226,6 @@ def unpacked_release(unpacked_dir: str | os.PathLike, tar_path: str | os.PathLik
 # --------------------------------------------------------------------------- tables
 
 
-def decode_field(text: str) -> str:
-    """Undo the release's TSV escaping: ``/n`` -> newline, ``/t`` -> tab (the authors' encode)."""
-    return text.replace("/n", "\n").replace("/t", "\t")
-
-
-def _read_tsv(path: Path, columns: Sequence[str], id_column: str | None) -> list[dict[str, str]]:
-    """Rows of a header-first TSV without quoting; errors name the file, line and ID."""
-    lines = path.read_text(encoding="utf-8").split("\n")
-    header = lines[0].rstrip("\r").split("\t")
-    if header != list(columns):
-        raise ValueError(f"{path}: header {header} differs from the expected {list(columns)}")
-    rows = []
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        fields = line.rstrip("\r").split("\t")
-        if len(fields) != len(columns):
-            raise ValueError(
-                f"{path}: line {number} (ID {fields[0]!r}) has {len(fields)} fields, "
-                f"expected {len(columns)}"
-            )
-        rows.append(dict(zip(columns, fields, strict=True)))
-    seen: set[str] = set()
-    for row in rows if id_column else ():
-        if row[id_column] in seen:
-            raise ValueError(f"{path}: ID {row[id_column]!r} appears twice")
-        seen.add(row[id_column])
-    return rows
-
-
-def read_prompts(path: str | os.PathLike) -> pd.DataFrame:
-    """Read ``FinalDataset.tsv``.
-
-    Returns
-    -------
-    pd.DataFrame
-        One row per prompt: ``prompt_id``, ``source``, ``prompt`` (decoded text),
-        ``reference`` (the dataset's reference answer), ``fragments`` (list of annotated
-        instruction fragments, split on ``|||``), ``context`` (text after ``&&&``, or "").
-
-    Raises
-    ------
-    ValueError
-        Naming the file and ID: wrong header or field count, duplicate or unknown-source
-        ID, empty prompt, several ``&&&``, no instruction fragment, or a fragment that does
-        not occur in the prompt.
-    """
-    path = Path(path)
-    rows = _read_tsv(path, ["ID", "Prompt", "Response", "Instruct&Context"], "ID")
-    records = []
-    for row in rows:
-        prompt_id = row["ID"]
-        where = f"{path}: {prompt_id}"
-        try:
-            source = source_of(prompt_id)
-        except ValueError as err:
-            raise ValueError(f"{path}: {err}") from None
-        prompt = decode_field(row["Prompt"])
-        if not prompt.strip():
-            raise ValueError(f"{where}: empty prompt")
-        annotation = decode_field(row["Instruct&Context"])
-        if annotation.count("&&&") > 1:
-            raise ValueError(f"{where}: more than one '&&&' in Instruct&Context")
-        instruction, _, context = annotation.partition("&&&")
-        fragments = [f for f in instruction.split("|||") if f.strip()]
-        if not fragments:
-            raise ValueError(f"{where}: no instruction fragment annotated")
-        missing = [f for f in fragments if f.strip() not in prompt]
-        if missing:
-            raise ValueError(f"{where}: fragment {missing[0]!r} does not occur in the prompt")
-        records.append(
-            {
-                "prompt_id": prompt_id,
-                "source": source,
-                "prompt": prompt,
-                "reference": decode_field(row["Response"]),
-                "fragments": fragments,
-                "context": context,
-            }
-        )
-    logger.info("read %d prompts from %s", len(records), path)
-    return pd.DataFrame.from_records(
-        records, columns=["prompt_id", "source", "prompt", "reference", "fragments", "context"]
-    )
-
-
 def read_annotations(path: str | os.PathLike) -> pd.DataFrame:
     """Read ``AnnotatedDataset.tsv``: ratings of responses for instruction following.
 
@@ -330,7 +245,7 @@ def read_annotations(path: str | os.PathLike) -> pd.DataFrame:
     """
     path = Path(path)
     columns = ["File", "Model", "Prompt", "Reference", "Instruct", "Response", "Rating"]
-    rows = _read_tsv(path, columns, None)  # one row per (File, Model): checked below
+    rows = read_tsv_rows(path, columns, None)  # one row per (File, Model): checked below
     seen: set[tuple[str, str]] = set()
     records = []
     for row in rows:

@@ -62,7 +62,6 @@ from readalike.models.vocabulary import (
     word_vectors,
 )
 from readalike.models.zoo import read_texts
-from readalike.release.study_b import FAULT_COLUMNS, read_prompts
 from readalike.study_b.attribution import (
     NO_BOS,
     attribution_matrix,
@@ -72,6 +71,7 @@ from readalike.study_b.attribution import (
 from readalike.study_b.ffn_concepts import concept_table, ffn_components
 from readalike.study_b.head_pairs import model_word_pairs, read_glove, verb_pair_counts
 from readalike.study_b.instruction_tokens import instruction_mask_from_offsets
+from readalike.study_b.prompts import read_prompts
 from readalike.study_b.verb_relations import default_verb_lists
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ OUTPUT_MARKER = "Output:"
 CONCEPT_COLUMNS = table_columns("ffn_concepts")
 #: Columns of :func:`head_pairs_run`'s table.
 HEAD_PAIR_COLUMNS = table_columns("head_pairs")
+FAULT_COLUMNS = table_columns("attribution_faults")
 
 #: Texts whose token ids two tokenizers must agree on (besides the whole vocabulary).
 PROBE_STRINGS = (
@@ -197,7 +198,7 @@ def attribution_run(
     model_location
         Checkpoint folder or hub id.
     prompts_path
-        A ``FinalDataset.tsv``-style file (:func:`readalike.release.study_b.read_prompts`).
+        A ``FinalDataset.tsv``-style file (:func:`readalike.study_b.prompts.read_prompts`).
     model_name
         Stored in the records.
     max_new_tokens
@@ -217,7 +218,7 @@ def attribution_run(
         The model's ``bos`` choice (:func:`readalike.models.bos.resolve_bos`).
     faults
         If given, one row per skipped prompt is appended,
-        :data:`readalike.release.study_b.FAULT_COLUMNS` (``model, prompt_id, kind, fatal,
+        :data:`FAULT_COLUMNS` (``model, prompt_id, kind, fatal,
         detail``; kind ``not_located``, or ``empty_response`` where the model answered
         nothing), for :func:`attribution_faults_table`.
 
@@ -331,7 +332,7 @@ def locate_instruction(
 
 
 def attribution_faults_table(faults: Sequence[tuple]) -> pd.DataFrame:
-    """The prompts an attribution run skipped, :data:`readalike.release.study_b.FAULT_COLUMNS`."""
+    """The prompts an attribution run skipped, :data:`FAULT_COLUMNS`."""
     return pd.DataFrame(list(faults), columns=FAULT_COLUMNS)
 
 
