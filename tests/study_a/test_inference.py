@@ -487,7 +487,7 @@ def test_model_comparison_table_from_reader_rows():
     rng = np.random.default_rng(12)
     readers = _reader_rows(rng)
     readers = readers[readers["reader"] != "L1-4"].copy()  # one reader fewer in L1
-    table = inference.model_comparison_table(readers, [("small", "big")], {"small": 4, "big": 8})
+    table = inference.paired_model_tests_table(readers, [("small", "big")], {"small": 4, "big": 8})
     assert list(table.columns) == inference.PAIRED_COLUMNS
     assert len(table) == 2 * 2 * 4  # groups x tests x quarters
     assert (table["model"] == "small").all() and (table["model_b"] == "big").all()
@@ -505,14 +505,14 @@ def test_resemblance_ci_table():
     x, y, sentence, article = _synthetic(rng)
     targets = np.stack([y, y + rng.normal(0, 0.5, y.size)])
     result = inference.bootstrap_r2_interval(x, targets, sentence, article, n_draws=100)
-    table = inference.resemblance_ci_table(result, "m", [3, 7], [("L1", "num"), ("L2", "num")])
+    table = inference.bootstrap_interval_rows(result, "m", [3, 7], [("L1", "num"), ("L2", "num")])
     assert list(table.columns) == inference.CI_COLUMNS
     assert list(table["layer"]) == [3, 3, 7, 7] and list(table["group"]) == ["L1", "L2"] * 2
     assert table["r2"].iloc[2] == pytest.approx(result.r2[1, 0])
     assert table["ci_high"].iloc[1] == pytest.approx(result.high[0, 1])
     assert (table["n_draws"] == 100).all()
     with pytest.raises(ValueError, match="3 targets named for 2"):
-        inference.resemblance_ci_table(result, "m", [3, 7], [("L1", "a")] * 3)
+        inference.bootstrap_interval_rows(result, "m", [3, 7], [("L1", "a")] * 3)
 
 
 def test_shuffled_control_by_hand_and_against_scipy():

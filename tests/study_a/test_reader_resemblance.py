@@ -335,15 +335,15 @@ def test_noise_ceiling_table_stacks_readers_with_nan_for_unread_sentences(tmp_pa
 
 
 def test_resemblance_interval_point_is_the_group_mean_r2(tmp_path):
-    from readalike.study_a.tables import resemblance_interval_table, resemblance_table
+    from readalike.study_a.tables import resemblance_ci_table, resemblance_table
 
     _, paths = _simulated_files(tmp_path)
-    ci = resemblance_interval_table(tmp_path / "a.h5", paths, ["num"], "m", 200, 5, block_size=2)
+    ci = resemblance_ci_table(tmp_path / "a.h5", paths, ["num"], "m", 200, 5, block_size=2)
     plain = resemblance_table(tmp_path / "a.h5", paths, ["num"], "m", residual=False)
     np.testing.assert_allclose(ci["r2"], plain["r2"], rtol=1e-10)
     assert ci["layer"].tolist() == [0, 1, 2] and (ci["n_draws"] == 200).all()
     assert (ci["ci_low"] <= ci["ci_high"]).all()
-    again = resemblance_interval_table(tmp_path / "a.h5", paths, ["num"], "m", 200, 5)
+    again = resemblance_ci_table(tmp_path / "a.h5", paths, ["num"], "m", 200, 5)
     pd.testing.assert_frame_equal(ci, again)  # seeded; layer blocks share the draws
 
 

@@ -2,11 +2,11 @@
 
 from readalike.core.joblog import send_to_log
 from readalike.core.outputs import write_tsv
-from readalike.study_a.tables import resemblance_interval_table
+from readalike.study_a.tables import resemblance_ci_table
 
 send_to_log(snakemake.log[0])
 statistics = snakemake.params.statistics
-table = resemblance_interval_table(
+table = resemblance_ci_table(
     snakemake.input.attention,
     dict(zip(snakemake.params.groups, snakemake.input.human, strict=True)),
     snakemake.params.measures,

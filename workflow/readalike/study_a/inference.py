@@ -44,11 +44,11 @@ the call; ``holds`` says that the two models differ (either direction: the sign 
 direction is a finding.
 
 :func:`bootstrap_r2_interval` gives the percentile interval of the group-mean R^2 under
-resampling of sentences within articles; :func:`resemblance_ci_table` turns it into rows of
+resampling of sentences within articles; :func:`bootstrap_interval_rows` turns it into rows of
 ``resemblance_ci.tsv``, columns ``model, group, measure, layer, r2, ci_low, ci_high,
 confidence, n_draws`` (:data:`CI_COLUMNS`).
 
-:func:`resemblance_tests_table` and :func:`model_comparison_table` build the two test
+:func:`resemblance_tests_table` and :func:`paired_model_tests_table` build the two test
 tables from the rows of ``reader_resemblance.tsv`` (columns ``model, group, measure, layer,
 reader`` and the R^2 column), calling the array functions per model and measure (and per
 comparison and group); readers are matched by id.
@@ -71,7 +71,7 @@ from threadpoolctl import threadpool_limits
 
 from readalike.core.depth import N_QUARTERS, depth_quarter
 from readalike.core.tables import columns as table_columns
-from readalike.study_a.resemblance import _pinv
+from readalike.study_a.resemblance import gram_pinv
 
 
 def _t_sf(t, df):
@@ -85,7 +85,9 @@ logger = logging.getLogger(__name__)
 MIN_READERS = 3
 
 TEST_COLUMNS = table_columns("resemblance_tests")
-PAIRED_COLUMNS = table_columns("model_comparisons")
+#: the paired tests of one model pair: ``model_comparisons.tsv`` less the comparison kind,
+#: which :func:`readalike.study_a.tables.model_comparisons_table` puts first
+PAIRED_COLUMNS = table_columns("model_comparisons")[1:]
 
 
 @dataclass(frozen=True)
@@ -705,13 +707,13 @@ class SentenceBlocks:
         yy = yy[:, None, :]  # (D, 1, T)
         sst = yy - sy[:, None, :] ** 2 / n[:, None, None]
         rhs = np.swapaxes(cross, -1, -2)  # (D, B, K, T)
-        with threadpool_limits(limits=1, user_api="blas"):  # tiny systems: see resemblance._pinv
+        with threadpool_limits(limits=1, user_api="blas"):  # tiny systems: see resemblance.gram_pinv
             try:
                 beta = np.linalg.solve(gram, rhs)
                 exact = True
             except np.linalg.LinAlgError:
                 # a draw lost a direction (a head non-zero only in sentences not drawn)
-                beta = np.matmul(_pinv(gram), rhs)
+                beta = np.matmul(gram_pinv(gram), rhs)
                 exact = False
         # at the solution of G b = c the fitted sum of squares b'G b equals b'c
         explained = np.einsum("dbkt,dbkt->dbt", beta, rhs)
@@ -976,7 +978,7 @@ def resemblance_tests_table(
     return pd.concat(frames, ignore_index=True)
 
 
-def model_comparison_table(
+def paired_model_tests_table(
     readers: pd.DataFrame,
     comparisons: Sequence[Sequence[str]],
     n_layers: dict[str, int],
@@ -1032,7 +1034,7 @@ def model_comparison_table(
 CI_COLUMNS = table_columns("resemblance_ci")
 
 
-def resemblance_ci_table(
+def bootstrap_interval_rows(
     result: BootstrapInterval,
     model: str,
     layers: Sequence[int],

@@ -28,7 +28,7 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def _pinv(gram: np.ndarray) -> np.ndarray:
+def gram_pinv(gram: np.ndarray) -> np.ndarray:
     """Pseudo-inverse of a stack of symmetric positive semi-definite matrices.
 
     Heads can be collinear (two heads with identical attention, a head that is constant over
@@ -54,7 +54,7 @@ def _eigen_inverse(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _pinv_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """``pinv(gram) @ rhs_t`` for every row ``rhs_t``: gram (..., k, k), rhs (..., T, k).
 
-    The same coefficients as :func:`_pinv` times ``rhs``, without forming the k x k
+    The same coefficients as :func:`gram_pinv` times ``rhs``, without forming the k x k
     pseudo-inverse: ``rhs V diag(1/w) V^T`` costs T k^2 per matrix instead of k^3.
     """
     v, inv_w = _eigen_inverse(gram)
@@ -276,7 +276,7 @@ def reader_r2(
         inv_sst = np.where(sst > 0, 1.0 / np.where(sst > 0, sst, 1.0), np.nan)
 
     gram_all, cross_all, yy_all = grams_a.sum(axis=1), cross_a.sum(axis=1), yy_a.sum(axis=0)
-    pinv_all = _pinv(gram_all)[:, mask_of]  # (B, N, k, k)
+    pinv_all = gram_pinv(gram_all)[:, mask_of]  # (B, N, k, k)
     beta = np.einsum("bnkl,bnl->bnk", pinv_all, cross_all)
     fitted = np.einsum("bnk,bnkl,bnl->bn", beta, gram_all[:, mask_of], beta)
     sse = yy_all - 2 * np.einsum("bnk,bnk->bn", beta, cross_all) + fitted
@@ -284,7 +284,7 @@ def reader_r2(
 
     if n_articles < 2:
         return r2, np.full_like(r2, np.nan), n_pairs
-    pinv_out = _pinv(gram_all[:, None] - grams_a)[:, :, mask_of]  # (B, A, N, k, k)
+    pinv_out = gram_pinv(gram_all[:, None] - grams_a)[:, :, mask_of]  # (B, A, N, k, k)
     beta_out = np.einsum("bankl,banl->bank", pinv_out, cross_all[:, None] - cross_a)
     gram_test = grams_a[:, :, mask_of]
     fitted_out = np.einsum("bank,bankl,banl->ban", beta_out, gram_test, beta_out)

@@ -28,7 +28,7 @@ from readalike.core.pairs import (
     stack_pair_stream,
     stack_pairs,
 )
-from readalike.study_a import divergence, resemblance, trivial
+from readalike.study_a import divergence, inference, noise_ceiling, resemblance, trivial
 
 log = logging.getLogger(__name__)
 
@@ -633,9 +633,6 @@ def reader_noise_ceiling_table(
     DataFrame with columns :data:`readalike.study_a.noise_ceiling.CEILING_COLUMNS`, three rows per
     group and measure.
     """
-    # imported here: scipy.stats costs 60 MB and 0.5 s that the group-mean tables never need
-    from readalike.study_a import noise_ceiling
-
     first = next(iter(human_paths.values()))
     index = pair_index(formats.read_saccades(first, measures[:1]).lengths())
     keys, targets, present = load_reader_pairs(human_paths, measures, index, first)
@@ -652,7 +649,7 @@ def reader_noise_ceiling_table(
     return pd.concat(rows, ignore_index=True)
 
 
-def resemblance_interval_table(
+def resemblance_ci_table(
     attention_path: PathLike,
     human_paths: Mapping[str, PathLike],
     measures: Sequence[str],
@@ -672,9 +669,6 @@ def resemblance_interval_table(
     -------
     DataFrame with columns :data:`readalike.study_a.inference.CI_COLUMNS`.
     """
-    # imported here: scipy.stats costs 60 MB and 0.5 s that the group-mean tables never need
-    from readalike.study_a import inference
-
     attention, pairs, index = load_attention_pairs(attention_path)
     n_layers = attention.n_layers
     del attention  # the ragged set is not needed once its pairs are stacked
@@ -691,7 +685,7 @@ def resemblance_interval_table(
             x, y, index.sentence, article_of_sentence, n_draws, seed, confidence
         )
         rows.append(
-            inference.resemblance_ci_table(
+            inference.bootstrap_interval_rows(
                 result, model, np.arange(block.start, block.stop), targets, confidence
             )
         )
@@ -716,9 +710,6 @@ def reader_tests_table(
     statistics : the config's ``analysis.statistics``: ``n_permutations``, ``seed``,
         ``alpha``, ``min_readers``.
     """
-    # imported here: scipy.stats costs 60 MB and 0.5 s that the group-mean tables never need
-    from readalike.study_a import inference
-
     reference, *others = groups
     frames = [
         inference.resemblance_tests_table(
@@ -755,13 +746,10 @@ def model_comparisons_table(
     attention_paths : each model's plain attention file, for its depth (quarters are of a
         model's own depth).
     """
-    # imported here: scipy.stats costs 60 MB and 0.5 s that the group-mean tables never need
-    from readalike.study_a import inference
-
     n_layers = {m: formats.attention_shape(p)[0] for m, p in attention_paths.items()}
     frames = []
     for kind, model_a, model_b in comparisons:
-        table = inference.model_comparison_table(
+        table = inference.paired_model_tests_table(
             readers,
             [(model_a, model_b)],
             n_layers,
