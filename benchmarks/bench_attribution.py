@@ -20,7 +20,7 @@ arXiv 2310.00492 (checksums verified) and times the whole released analysis
 (``release_b.analyse_release``: 1,264 pickles loaded safely, checked, scored; both t-tests),
 target under 10 s on 2 cores; unpacking is timed separately.
 
-Part 3 (``--peer``, issue 14) compares readalike with inseq's ``input_x_gradient`` at 26M
+Part 3 (``--peer``) compares readalike with inseq's ``input_x_gradient`` at 26M
 parameters: a random LLaMA (hidden 512, 8 layers, 8 heads, FFN 1376, the demo's
 SentencePiece tokenizer of 1,000 pieces trained on the demo prompts) answering the 24 demo
 prompts greedily (24 new tokens). Each side runs in a fresh process (its own imports,

@@ -1,7 +1,7 @@
 """Benchmark: the default workflow from a clean results/, with the time of every rule.
 
 Runs ``snakemake --cores N`` on ``config/config.yaml`` (or ``--configfile``) in a fresh copy
-of the workflow, prints the wall time against the target (issue 14: 90 s on 2 cores) and
+of the workflow, prints the wall time against the target (90 s on 2 cores) and
 their ratio, and per rule the jobs, the summed job time (start to finish from Snakemake's
 log, one-second resolution) and its share: where a user's wait goes.
 
@@ -55,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--configfile", default=None)
-    parser.add_argument("--target", type=float, default=90.0, help="seconds (issue 14)")
+    parser.add_argument("--target", type=float, default=90.0, help="seconds")
     parser.add_argument("--repeats", type=int, default=1, help="clean runs; the best counts")
     args = parser.parse_args()
     runs = [run_once(args) for _ in range(args.repeats)]

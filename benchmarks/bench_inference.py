@@ -1,4 +1,4 @@
-"""Benchmark: the statistics across readers of issue 11, at the size of the released data.
+"""Benchmark: the statistics across readers, at the size of the released data.
 
 Times, on synthetic inputs with the shapes of the release (seeded; no file is read):
 
@@ -14,7 +14,7 @@ Times, on synthetic inputs with the shapes of the release (seeded; no file is re
    layers x 52 heads, 8 targets (2 groups x 4 measures), with a check of a few draws
    against one ``numpy.linalg.lstsq`` fit per draw and layer.
 
-Target (issue 11): the statistics in well under 30 s on 2 cores.
+Target: the statistics in well under 30 s on 2 cores.
 
 Usage:
     python benchmarks/bench_inference.py [--permutations 10000] [--draws 1000] [--loop-measures 1]

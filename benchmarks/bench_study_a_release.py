@@ -1,4 +1,4 @@
-"""Benchmark: Study A on the released LLaMA-30B attention, conversion included (issue 14).
+"""Benchmark: Study A on the released LLaMA-30B attention, conversion included.
 
 Two sides, each run as a fresh Python process (so start-up, imports and peak memory are
 its own), interleaved, best of ``--repeats``:
@@ -30,7 +30,7 @@ a manifest listing them with their SHA-256 sums is checked by
 ``release.check_release_layers``; the human files are linked. Same shapes and dtypes as
 the real 60 layers, so the same cost; the numbers of layers 30-59 repeat 0-29.
 
-Targets (issue 14): readalike's whole analysis, conversion included, <= 3 s; >= 20x the
+Targets: readalike's whole analysis, conversion included, <= 3 s; >= 20x the
 loop reference; memory <= the authors' script's 205 MB per group x measure.
 
 Usage:

@@ -1,6 +1,6 @@
 """Study A extraction on tiny random checkpoints of many families and tokenizer kinds.
 
-The issue-12 test matrix for Study A: for every family and every tokenizer kind (byte-level
+The model-family test matrix for Study A: for every family and every tokenizer kind (byte-level
 BPE as GPT-2's, Qwen-style BPE without a BOS token, Unigram/Metaspace and WordPiece), the
 batched, hooked extraction of :mod:`readalike.models.extraction` equals an independent computation
 one sentence at a time: ``output_attentions=True`` on the sentence's prompt, tokens mapped

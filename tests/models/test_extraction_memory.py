@@ -1,4 +1,4 @@
-"""Extraction holds one layer's token attention at a time, never all layers' (issue 13).
+"""Extraction holds one layer's token attention at a time, never all layers'.
 
 A 65B model fits where its weights fit only if capture does not keep ``output_attentions``
 of every layer. Measured in a fresh interpreter (its peak resident memory, reset to the

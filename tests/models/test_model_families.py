@@ -1,6 +1,6 @@
 """Study B on tiny random checkpoints of every supported family and four tokenizer kinds.
 
-The issue-12 test matrix: attribution equals the per-token loop (with the BOS the one
+The model-family test matrix: attribution equals the per-token loop (with the BOS the one
 rule picks, none for the Qwen2-style tokenizer), instruction tokens are found for every
 demo prompt with byte-level BPE (GPT-2 and Qwen pre-tokenisation), Unigram/Metaspace and
 WordPiece tokenizers, a pad id past the embedding is harmless, and the internals tables
@@ -296,7 +296,7 @@ def test_internals_from_safetensors_equal_the_loaded_model(family, tokenizers_by
     counts, n_layers = sb.head_pairs_run(
         folder, words, freqs, model_name="m", top_k=40, n_frequent=30, verbs=words
     )
-    # the same from the model built in memory (the path issue 13 replaces)
+    # the same from the model built in memory (the path that loading from disk replaced)
     model = AutoModelForCausalLM.from_pretrained(folder)
     weights = model_weights(model, "m")
     ids = word_token_ids(tokenizer, words)

@@ -336,7 +336,7 @@ def _distinct_words(text: str, corpus: set[str]) -> int:
 
 
 def test_demo_base_model_answers_every_study_b_prompt_in_words(tmp_path):
-    # issue 14: the base model of the demo's Study B pair must answer in words, or its
+    # the base model of the demo's Study B pair must answer in words, or its
     # base-vs-tuned instruction focus is computed on byte pieces
     answers, corpus = _demo_base_answers(tmp_path)
     words = [_distinct_words(a, corpus) for a in answers]

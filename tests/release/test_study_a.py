@@ -805,7 +805,7 @@ def test_real_copy_layers_agree_with_the_manifest():
     assert rel.check_release_layers(REAL, manifest, rel.GPT2_LARGE_DIR, gpt2, "gpt2-large") == 36
 
 
-# --------------------------------------------------------------- GPT-2 large (issue 11)
+# ---------------------------------------------------- GPT-2 large, per-reader fMRI
 
 PROJECT_MANIFEST = Path(__file__).resolve().parents[2] / "resources/release/SHA256SUMS.upstream"
 GPT2_SHAPE = (5, 31, 20, 17, 17)  # articles, max sentences, heads, max words, max words

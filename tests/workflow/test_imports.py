@@ -1,4 +1,4 @@
-"""Table-only code imports neither torch nor transformers (issue 10: figures without torch).
+"""Table-only code imports neither torch nor transformers: figure and table jobs start without torch.
 
 Each check runs in a fresh interpreter, since this test session has imported torch already.
 """

@@ -1,4 +1,4 @@
-"""Statistics across readers: the tests, corrections and intervals of Study A (issue 11).
+"""Statistics across readers: the tests, corrections and intervals of Study A.
 
 Plain functions of arrays, vectorised over a column axis (layers, or depth quarters): a
 sample is ``(n_readers, m)``, one column per layer, and every function returns one value
@@ -81,7 +81,7 @@ def _t_sf(t, df):
 
 logger = logging.getLogger(__name__)
 
-#: Fewest readers per group for a test across readers (issue 11: "a test needs them").
+#: Fewest readers per group for a test across readers (a test needs them).
 MIN_READERS = 3
 
 TEST_COLUMNS = table_columns("resemblance_tests")

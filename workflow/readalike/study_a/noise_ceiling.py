@@ -1,4 +1,4 @@
-"""Noise ceilings: how much of the human signal any model could explain (issue 11).
+"""Noise ceilings: how much of the human signal any model could explain.
 
 For one group and measure, the readers' matrices are stacked over the word pairs:
 ``Y`` (n_readers, n_pairs) float, NaN where a reader has no matrix for a sentence. Three
