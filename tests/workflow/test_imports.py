@@ -1,4 +1,5 @@
-"""Table-only code imports neither torch nor transformers: figure and table jobs start without torch.
+"""Table-only code imports neither torch nor transformers, so figure and table jobs start
+without them; and the package's rooms import in the order of the flow.
 
 Each check runs in a fresh interpreter, since this test session has imported torch already.
 """

@@ -82,7 +82,8 @@ def _same_as_committed(table: pd.DataFrame, name: str) -> None:
     """Rows of ``table`` equal the committed values of ``tests/expected/<name>.tsv`` (1e-9).
 
     The committed rows were written before the package was restructured (the demo's
-    rewritten when the zoo began to train on windows of three lines); a change that moves a number fails
+    rewritten when the zoo began to train on windows of three lines); a change that moves a
+    number fails
     here, whatever the tables' shapes still look like.
     """
     expected = pd.read_csv(EXPECTED / f"{name}.tsv", sep="\t")

@@ -707,7 +707,8 @@ class SentenceBlocks:
         yy = yy[:, None, :]  # (D, 1, T)
         sst = yy - sy[:, None, :] ** 2 / n[:, None, None]
         rhs = np.swapaxes(cross, -1, -2)  # (D, B, K, T)
-        with threadpool_limits(limits=1, user_api="blas"):  # tiny systems: see resemblance.gram_pinv
+        # tiny systems: see resemblance.gram_pinv
+        with threadpool_limits(limits=1, user_api="blas"):
             try:
                 beta = np.linalg.solve(gram, rhs)
                 exact = True
