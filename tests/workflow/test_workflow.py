@@ -83,8 +83,7 @@ def _same_as_committed(table: pd.DataFrame, name: str) -> None:
 
     The committed rows were written before the package was restructured (the demo's
     rewritten when the zoo began to train on windows of three lines); a change that moves a
-    number fails
-    here, whatever the tables' shapes still look like.
+    number fails here, whatever the tables' shapes still look like.
     """
     expected = pd.read_csv(EXPECTED / f"{name}.tsv", sep="\t")
     keys = ["model", "group", "measure", "layer"]
