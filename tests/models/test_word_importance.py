@@ -302,6 +302,16 @@ def test_gradients_equal_one_backward_pass_per_token(lm, results):
         assert (got.saliency[:-1] > 0).all()
 
 
+def test_a_one_token_last_word_has_zero_gradient(lm):
+    model, tok = lm
+    words = ["Veins", "bring", "the"]  # "the" is one piece of the test tokenizer
+    (got,) = wi.word_importance(model, tok, [words], progress=False)
+    assert got.tokens_per_word[-1] == 1
+    # its token predicts nothing, and no later token sees it
+    assert got.saliency[-1] == 0 and got.grad_x_input[-1] == 0
+    assert (got.saliency[:-1] > 0).all() and got.interior.tolist() == [False, True, False]
+
+
 def _norm_reference(model, tokenizer, words, bos_id) -> np.ndarray:
     """``(layers, n)`` norm-based attention received, by loops over words, heads and tokens."""
     enc = word_token_spans(tokenizer, words, bos_id=bos_id)

@@ -7,8 +7,9 @@ Attention (one file per model and prompt condition)
     root attributes: ``format`` = ``"readalike.attention/1"``, ``model``, ``condition``,
     ``n_layers``, ``n_heads``, ``source`` (free text: how it was made).
     one dataset per sentence at ``article_{a:03d}/sentence_{s:03d}``:
-    ``(n_layers, n_heads, n_words, n_words)`` float16, row ``i`` = query word ``i``,
-    column ``j`` = key word ``j``; causal, so entries with ``j > i`` are zero. No padding.
+    ``(n_layers, n_heads, n_words, n_words)`` float16 (float32 where the source was float32:
+    released GPT-2 large), row ``i`` = query word ``i``, column ``j`` = key word ``j``;
+    causal, so entries with ``j > i`` are zero. No padding.
 
 Saccades (one file per reader group)
     root attributes: ``format`` = ``"readalike.saccades/1"``, ``group``, ``n_readers``,
@@ -36,9 +37,27 @@ Attribution (Study B; one file per model: :func:`write_attribution`)
     ``response_tokens`` (UTF-8), ``instruction_mask`` ``(n_prompt_tokens,)`` bool; attributes
     ``source``, ``prompt_text``, ``response_text``.
 
+Reading measures (one file per eye-tracking corpus: :func:`write_reading_measures`)
+    root attributes: ``format`` = ``"readalike.reading_measures/1"``, ``corpus``,
+    ``language``, ``source``, ``n_readers``, ``n_sentences``, ``n_words``; the words of all
+    sentences end to end (``words``, UTF-8, split by ``offsets``), each sentence's ``texts``
+    id, ``reader_ids``, per-reader ``trt`` (ms) and ``relfix`` ``(n_readers, n_words)``
+    float64, NaN over a sentence a reader has no vector for, and ``groups/<name>``.
+
 Feed-forward components (Study B; one file per model: :func:`write_components`)
     root attributes: ``format`` = ``"readalike.ffn_components/1"``, ``model``; dataset
     ``components`` ``(n_layers, R, hidden)`` float32.
+
+Word importance (one file per model: :func:`write_word_importance`)
+    root attributes: ``format`` = ``"readalike.word_importance/1"``, ``model``,
+    ``n_layers``, ``n_heads``, ``source``, plus the producer's (``bos``, ``bos_id``).
+    one group per sentence at ``article_{a:03d}/sentence_{s:03d}`` holding ``words``
+    ``(n_words,)`` UTF-8, ``tokens_per_word`` ``(n_words,)`` int64 and one float32 dataset
+    per measure of :data:`WORD_IMPORTANCE_MEASURES`: ``attention`` ``(n_layers, n_heads,
+    n_words)``, ``rollout`` and ``norm`` ``(n_layers, n_words)``, the others ``(n_words,)``;
+    ``norm`` may be absent (models with fused value maps). Only ``surprisal[0]`` may be NaN
+    (a model without BOS cannot predict the first token). Definitions:
+    :mod:`readalike.models.word_importance`.
 """
 
 from __future__ import annotations
@@ -69,7 +88,8 @@ def sentence_key(article: int, sentence: int) -> str:
 class AttentionSet:
     """Word-level attention of one model under one prompt condition.
 
-    ``sentences[a][s]`` is ``(n_layers, n_heads, n_words, n_words)`` float16.
+    ``sentences[a][s]`` is ``(n_layers, n_heads, n_words, n_words)`` float16, or float32
+    for released float32 attention (stored as such, :func:`write_attention`).
     """
 
     model: str
@@ -166,6 +186,12 @@ def _h5_bytes(data_bytes: int, ragged: Ragged) -> int:
     return data_bytes + _H5_OVERHEAD * sum(len(article) for article in ragged)
 
 
+def _stored_dtype(matrix: np.ndarray) -> type:
+    # float32 attention (released data produced in float32) keeps its precision on disk;
+    # everything else is stored in float16, the precision extraction produces
+    return np.float32 if matrix.dtype == np.float32 else np.float16
+
+
 def write_attention(
     target: str | os.PathLike, attention: AttentionSet, consume: bool = False
 ) -> None:
@@ -190,7 +216,10 @@ def write_attention(
                 f"{target}: article {a} sentence {s}: attention of model {attention.model!r} "
                 f"({attention.condition}) holds NaN or inf"
             )
-    size = sum(m.size for _, _, m in _iter_sentences(attention.sentences)) * 2  # float16
+    size = sum(
+        m.size * np.dtype(_stored_dtype(m)).itemsize
+        for _, _, m in _iter_sentences(attention.sentences)
+    )
     with (
         atomic_path(target, expected_bytes=_h5_bytes(size, attention.sentences)) as tmp,
         h5py.File(tmp, "w", **_WRITE_IN_MEMORY) as f,
@@ -207,10 +236,22 @@ def write_attention(
         )
         for a, article in enumerate(attention.sentences):
             for s, m in enumerate(article):
-                f.create_dataset(sentence_key(a, s), data=np.asarray(m, dtype=np.float16))
+                f.create_dataset(sentence_key(a, s), data=np.asarray(m, dtype=_stored_dtype(m)))
                 if consume:
                     article[s] = m = None
             f[f"article_{a:03d}"].attrs["n_sentences"] = len(article)
+
+
+def open_h5(path: str | os.PathLike) -> h5py.File:
+    """Open an HDF5 file to read. A file HDF5 cannot open (truncated by a killed copy, not
+    HDF5 at all) is one ``ValueError`` naming it, where h5py says only "Unable to
+    synchronously open file (truncated file: ...)"; a missing file stays FileNotFoundError."""
+    try:
+        return h5py.File(path, "r")
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ValueError(f"{path}: not a readable HDF5 file ({err})") from None
 
 
 def _check_format(f: h5py.File, path: Path, expected: str) -> None:
@@ -248,7 +289,7 @@ def _read_ragged(group: h5py.Group, path: Path, layers: slice | None = None) -> 
 def read_attention(path: str | os.PathLike, layers: slice | None = None) -> AttentionSet:
     """Read an attention file; ``layers`` reads only a block of layers (saves memory)."""
     path = Path(path)
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         _check_format(f, path, ATTENTION_FORMAT)
         sentences = _read_ragged(f, path, layers)
         attrs = dict(f.attrs)
@@ -268,7 +309,7 @@ def attention_lengths(path: str | os.PathLike) -> list[list[int]]:
     its datasets (no array is read); the numbering is checked as :func:`read_attention` does.
     """
     path = Path(path)
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         _check_format(f, path, ATTENTION_FORMAT)
         return [[int(d.shape[-1]) for d in article] for article in _ragged_datasets(f, path)]
 
@@ -281,7 +322,7 @@ def iter_attention(path: str | os.PathLike) -> Iterator[tuple[int, int, np.ndarr
     never holds the whole file.
     """
     path = Path(path)
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         _check_format(f, path, ATTENTION_FORMAT)
         for a, article in enumerate(_ragged_datasets(f, path)):
             for s, dset in enumerate(article):
@@ -300,7 +341,7 @@ def _check_finite_attention(matrix: np.ndarray, path: Path, article: int, senten
 def attention_shape(path: str | os.PathLike) -> tuple[int, int]:
     """``(n_layers, n_heads)`` of an attention file, without reading the arrays."""
     path = Path(path)
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         _check_format(f, path, ATTENTION_FORMAT)
         return int(f.attrs["n_layers"]), int(f.attrs["n_heads"])
 
@@ -430,7 +471,7 @@ def read_saccades(path: str | os.PathLike, measures: Sequence[str] | None = None
     mean's shape, or when a sentence names a reader the file does not list.
     """
     path = Path(path)
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         _check_format(f, path, SACCADES_FORMAT)
         group = str(f.attrs["group"])
         available = [k for k in f.keys() if k != READERS_GROUP]
@@ -593,7 +634,10 @@ class PromptAttribution:
 
 
 def write_attribution(
-    path: str | os.PathLike, records: Sequence[PromptAttribution], provenance: str = ""
+    path: str | os.PathLike,
+    records: Sequence[PromptAttribution],
+    provenance: str = "",
+    attrs: Mapping[str, str] | None = None,
 ) -> None:
     """Write one model's attribution records as :data:`ATTRIBUTION_FORMAT` HDF5, atomically.
 
@@ -611,6 +655,9 @@ def write_attribution(
         At least one record, all of the same model, distinct prompt IDs.
     provenance
         Stored as the root attribute ``source``.
+    attrs
+        More root attributes, e.g. what the weights were (a quantised GGUF checkpoint:
+        :func:`readalike.models.gguf.provenance_attrs`).
 
     Raises
     ------
@@ -631,6 +678,7 @@ def write_attribution(
         seen.add(record.prompt_id)
     strings = h5py.string_dtype("utf-8")
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(attrs or {})
         f.attrs.update(format=ATTRIBUTION_FORMAT, model=models[0], source=provenance)
         # track_order keeps the prompts in the order they were run, not sorted by name
         prompts = f.create_group("prompt", track_order=True)
@@ -660,7 +708,7 @@ def read_attribution(path: str | os.PathLike) -> list[PromptAttribution]:
     """
     path = Path(path)
     records = []
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         _check_format(f, path, ATTRIBUTION_FORMAT)
         model = str(f.attrs["model"])
         for prompt_id, group in f["prompt"].items():
@@ -706,7 +754,7 @@ def read_components(path: str | os.PathLike, expected_model: str | None = None) 
     ``expected_model``, when given, must equal the file's ``model`` attribute.
     """
     path = Path(path)
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         _check_format(f, path, COMPONENTS_FORMAT)
         model = str(f.attrs["model"])
         components = f["components"][()]
@@ -752,7 +800,7 @@ def check_distinct_readers(human_paths: Mapping[str, str | os.PathLike]) -> None
     """
     owner: dict[str, tuple[str, str | os.PathLike]] = {}
     for group, path in human_paths.items():
-        with h5py.File(path, "r") as f:
+        with open_h5(path) as f:
             _check_format(f, Path(path), SACCADES_FORMAT)
             ids = [str(r) for r in f.attrs.get("reader_ids", [])]
         for reader in ids:
@@ -763,3 +811,402 @@ def check_distinct_readers(human_paths: Mapping[str, str | os.PathLike]) -> None
                     f"{group} ({path}); a reader belongs to one group"
                 )
             owner[reader] = (group, path)
+
+
+# --------------------------------------------------------------------------- word importance
+
+WORD_IMPORTANCE_FORMAT = "readalike.word_importance/1"
+
+#: Measure -> the axes in front of its word axis (``"layers"``: n_layers, ``"heads"``: n_heads).
+WORD_IMPORTANCE_MEASURES: dict[str, tuple[str, ...]] = {
+    "attention": ("layers", "heads"),
+    "attention_peers": (),
+    "rollout": ("layers",),
+    "flow": (),
+    "norm": ("layers",),
+    "saliency": (),
+    "grad_x_input": (),
+    "surprisal": (),
+}
+#: Measures a record may lack: norm-based attention needs separate value and output maps.
+OPTIONAL_WORD_MEASURES = ("norm",)
+
+
+@dataclass
+class WordImportance:
+    """Model-side importance of the words of one sentence.
+
+    Definitions in :mod:`readalike.models.word_importance`; ``n`` is ``len(words)``.
+
+    Attributes
+    ----------
+    words
+        The sentence's words as shown to readers.
+    tokens_per_word
+        ``(n,)`` int64, tokens of each word.
+    attention
+        ``(n_layers, n_heads, n)`` float32, attention each word receives (summed over the
+        words that attend to it).
+    attention_peers
+        ``(n,)`` float32, the peers' relative attention (sums to 1).
+    rollout
+        ``(n_layers, n)`` float32, attention rollout up to each layer, received.
+    flow
+        ``(n,)`` float32, attention flow from each word to the last layer's words.
+    norm
+        ``(n_layers, n)`` float32 norm-based attention received, or ``None``.
+    saliency, grad_x_input
+        ``(n,)`` float32 gradient measures of the sentence's LM loss.
+    surprisal
+        ``(n,)`` float32 bits; ``surprisal[0]`` is NaN for a model without BOS.
+    """
+
+    words: list[str]
+    tokens_per_word: np.ndarray
+    attention: np.ndarray
+    attention_peers: np.ndarray
+    rollout: np.ndarray
+    flow: np.ndarray
+    norm: np.ndarray | None
+    saliency: np.ndarray
+    grad_x_input: np.ndarray
+    surprisal: np.ndarray
+
+    @property
+    def attenders(self) -> np.ndarray:
+        """``(n,)`` int64: words that can attend to each word in a causal model (itself too)."""
+        return np.arange(len(self.words), 0, -1, dtype=np.int64)
+
+    @property
+    def interior(self) -> np.ndarray:
+        """``(n,)`` bool, False on the first and the last word.
+
+        In a causal model the last word receives attention from itself alone and its last
+        token feeds no prediction (zero gradient), and the first word sits at the attention
+        sink next to BOS: leave both out where a measure is compared across positions.
+        """
+        mask = np.ones(len(self.words), dtype=bool)
+        mask[[0, -1]] = False
+        return mask
+
+    def check(self, where: str, n_layers: int, n_heads: int) -> None:
+        """Raise one ``ValueError`` starting with ``where`` if shapes or values are wrong."""
+        n = len(self.words)
+        if n == 0 or any(not isinstance(w, str) or not w for w in self.words):
+            raise ValueError(f"{where}: words must be non-empty strings")
+        sizes = {"layers": n_layers, "heads": n_heads}
+        arrays = {"tokens_per_word": ((n,), self.tokens_per_word)}
+        for measure, axes in WORD_IMPORTANCE_MEASURES.items():
+            value = getattr(self, measure)
+            if value is None and measure in OPTIONAL_WORD_MEASURES:
+                continue
+            if value is None:
+                raise ValueError(f"{where}: measure {measure} is missing")
+            arrays[measure] = ((*[sizes[a] for a in axes], n), value)
+        for name, (shape, value) in arrays.items():
+            if np.shape(value) != shape:
+                raise ValueError(f"{where}: {name} of shape {np.shape(value)}, expected {shape}")
+            finite = np.isfinite(value)
+            if name == "surprisal":
+                finite[0] = True  # NaN there: no BOS to predict the first token from
+            if not finite.all():
+                raise ValueError(f"{where}: {name} holds NaN or inf")
+        if (np.asarray(self.tokens_per_word) < 1).any():
+            raise ValueError(f"{where}: a word has no token")
+
+
+@dataclass
+class WordImportanceSet:
+    """Word importance of one model, ``sentences[a][s]`` a :class:`WordImportance`."""
+
+    model: str
+    sentences: list[list[WordImportance]]
+    source: str = ""
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.sentences[0][0].attention.shape[0])
+
+    @property
+    def n_heads(self) -> int:
+        return int(self.sentences[0][0].attention.shape[1])
+
+
+def write_word_importance(target: str | os.PathLike, importance: WordImportanceSet) -> None:
+    """Write a :class:`WordImportanceSet` as :data:`WORD_IMPORTANCE_FORMAT`, atomically.
+
+    Layout in the module notes; every record is checked first (:meth:`WordImportance.check`).
+
+    Raises
+    ------
+    ValueError
+        Naming the file, article and sentence: no sentence, or a record of the wrong shape
+        or with NaN or inf.
+    """
+    if not importance.sentences or not any(importance.sentences):
+        raise ValueError(f"{target}: no sentence to write")
+    n_layers, n_heads = importance.n_layers, importance.n_heads
+    for a, s, record in _iter_sentences(importance.sentences):
+        record.check(f"{target}: article {a} sentence {s}", n_layers, n_heads)
+    strings = h5py.string_dtype("utf-8")
+    with atomic_path(target) as tmp, h5py.File(tmp, "w", **_WRITE_IN_MEMORY) as f:
+        f.attrs.update(importance.attrs)
+        f.attrs.update(
+            format=WORD_IMPORTANCE_FORMAT,
+            model=importance.model,
+            n_layers=n_layers,
+            n_heads=n_heads,
+            source=importance.source,
+        )
+        for a, s, record in _iter_sentences(importance.sentences):
+            group = f.create_group(sentence_key(a, s))
+            group.create_dataset("words", data=list(record.words), dtype=strings)
+            group.create_dataset(
+                "tokens_per_word", data=np.asarray(record.tokens_per_word, dtype=np.int64)
+            )
+            for measure in WORD_IMPORTANCE_MEASURES:
+                value = getattr(record, measure)
+                if value is not None:
+                    group.create_dataset(measure, data=np.asarray(value, dtype=np.float32))
+        for a, article in enumerate(importance.sentences):
+            f[f"article_{a:03d}"].attrs["n_sentences"] = len(article)
+
+
+def read_word_importance(path: str | os.PathLike) -> WordImportanceSet:
+    """Read a :data:`WORD_IMPORTANCE_FORMAT` file written by :func:`write_word_importance`.
+
+    Raises
+    ------
+    ValueError
+        One, naming the file (and article and sentence): another format, a missing
+        sentence or dataset, a wrong shape, NaN or inf.
+    """
+    path = Path(path)
+    with open_h5(path) as f:
+        _check_format(f, path, WORD_IMPORTANCE_FORMAT)
+        attrs = dict(f.attrs)
+        n_layers, n_heads = int(attrs["n_layers"]), int(attrs["n_heads"])
+        sentences: list[list[WordImportance]] = []
+        for a, article in enumerate(_ragged_datasets(f, path)):
+            sentences.append([])
+            for s, group in enumerate(article):
+                where = f"{path}: article {a} sentence {s}"
+                try:
+                    values = {
+                        m: group[m][()] if m in group or m not in OPTIONAL_WORD_MEASURES else None
+                        for m in WORD_IMPORTANCE_MEASURES
+                    }
+                    record = WordImportance(
+                        words=list(group["words"].asstr()[()]),
+                        tokens_per_word=group["tokens_per_word"][()],
+                        **values,
+                    )
+                except (KeyError, AttributeError, TypeError) as err:
+                    raise ValueError(f"{where}: missing or unreadable dataset ({err})") from None
+                record.check(where, n_layers, n_heads)
+                sentences[a].append(record)
+    if not any(sentences):
+        raise ValueError(f"{path}: holds no sentence")
+    return WordImportanceSet(
+        model=str(attrs["model"]),
+        sentences=sentences,
+        source=str(attrs.get("source", "")),
+        attrs=attrs,
+    )
+
+
+# --------------------------------------------------------------------------- reading measures
+
+READING_MEASURES_FORMAT = "readalike.reading_measures/1"
+
+
+@dataclass
+class ReadingCorpus:
+    """Word-level reading measures of one eye-tracking corpus, one row per reader.
+
+    Built by :func:`readalike.human.reading_measures.load_reading_corpus`; written and read
+    by :func:`write_reading_measures` / :func:`read_reading_measures`. The words of all
+    sentences lie end to end on one axis (``offsets()`` marks where each sentence starts),
+    so that a group mean over the whole corpus is one vectorised reduction and the file
+    holds one dataset per measure, not one per sentence.
+
+    Attributes
+    ----------
+    corpus, language
+        The corpus' name in the config (``geco``, ``zuco1_nr``) and its language code.
+    sentences
+        ``n_sentences`` tuples of words as shown to the readers. ``""`` is a word the readers
+        saw (it has measures) whose text the source lost; no word holds whitespace.
+    texts
+        ``(n_sentences,)`` int64: the text each sentence belongs to, for holding out by text
+        (its meaning per corpus: :mod:`readalike.human.reading_measures`).
+    reader_ids
+        ``n_readers`` unique, non-empty reader ids, the rows of ``trt`` and ``relfix``.
+    groups
+        Group name -> its readers (a subset of ``reader_ids``, in their order), config order.
+    trt
+        ``(n_readers, n_words)`` float64, total reading time of each word in ms. A reader's
+        row is NaN over the whole of a sentence they have no vector for (not in their file,
+        or not fixated at all): never zeros, never partly NaN.
+    relfix
+        ``(n_readers, n_words)`` float64, ``trt`` over the reader's total on that sentence
+        (each vector sums to 1); NaN exactly where ``trt`` is.
+    source
+        Free text: where the data came from.
+    """
+
+    corpus: str
+    language: str
+    sentences: list[tuple[str, ...]]
+    texts: np.ndarray
+    reader_ids: list[str]
+    groups: dict[str, list[str]]
+    trt: np.ndarray
+    relfix: np.ndarray
+    source: str = ""
+
+    def offsets(self) -> np.ndarray:
+        """``(n_sentences + 1,)`` int64: sentence ``s`` is word columns ``[o[s], o[s + 1])``."""
+        return np.concatenate(([0], np.cumsum([len(s) for s in self.sentences]))).astype(np.int64)
+
+    @property
+    def n_words(self) -> int:
+        return int(sum(len(s) for s in self.sentences))
+
+    def has_vector(self) -> np.ndarray:
+        """``(n_readers, n_sentences)`` bool: the reader has measures for that sentence."""
+        return ~np.isnan(self.trt[:, self.offsets()[:-1]])
+
+    def check(self, where: str) -> None:
+        """Raise one ``ValueError`` naming ``where`` (and reader, sentence) if parts disagree."""
+        n_sentences, n_readers = len(self.sentences), len(self.reader_ids)
+        if n_sentences == 0 or any(len(s) == 0 for s in self.sentences):
+            raise ValueError(f"{where}: corpus {self.corpus}: no sentence, or an empty sentence")
+        spaced = next((w for s in self.sentences for w in s if w != "".join(w.split())), None)
+        if spaced is not None:
+            raise ValueError(f"{where}: corpus {self.corpus}: word {spaced!r} holds whitespace")
+        if np.shape(self.texts) != (n_sentences,):
+            raise ValueError(f"{where}: texts of shape {np.shape(self.texts)}, ({n_sentences},)")
+        ids = list(self.reader_ids)
+        if (
+            not ids
+            or any(not isinstance(r, str) or not r for r in ids)
+            or len(set(ids)) < n_readers
+        ):
+            raise ValueError(f"{where}: reader ids must be unique non-empty strings: {ids[:10]}")
+        for name, members in self.groups.items():
+            if not name or "/" in name or not members or not set(members) <= set(ids):
+                raise ValueError(
+                    f"{where}: group {name!r} must be a non-empty name without '/' holding "
+                    f"some of the corpus' readers, got {list(members)[:10]}"
+                )
+        shape = (n_readers, self.n_words)
+        if self.trt.shape != shape or self.relfix.shape != shape:
+            raise ValueError(
+                f"{where}: trt {self.trt.shape} and relfix {self.relfix.shape} must both be "
+                f"(n_readers, n_words) = {shape}"
+            )
+        starts = self.offsets()[:-1]
+        lengths = np.diff(self.offsets())
+        missing = np.add.reduceat(np.isnan(self.trt), starts, axis=1)
+        totals = np.add.reduceat(np.nan_to_num(self.trt), starts, axis=1)
+        sums = np.add.reduceat(np.nan_to_num(self.relfix), starts, axis=1)
+        nan_differs = np.add.reduceat(np.isnan(self.relfix) != np.isnan(self.trt), starts, axis=1)
+        vector = missing == 0
+        bad = (
+            ((missing != 0) & (missing != lengths))
+            | (nan_differs != 0)
+            | (vector & ((totals <= 0) | (np.abs(sums - 1) > 1e-6)))
+            | (np.minimum.reduceat(np.nan_to_num(self.trt), starts, axis=1) < 0)
+        )
+        if bad.any():
+            r, s = np.argwhere(bad)[0]
+            raise ValueError(
+                f"{where}: corpus {self.corpus} reader {ids[r]} sentence {s}: a vector must be "
+                "all NaN or finite non-negative TRT with a positive total, relfix summing to 1 "
+                "and NaN where TRT is"
+            )
+
+
+def write_reading_measures(target: str | os.PathLike, corpus: ReadingCorpus) -> None:
+    """Write a :class:`ReadingCorpus` as :data:`READING_MEASURES_FORMAT` HDF5, atomically.
+
+    Layout: root attributes ``format``, ``corpus``, ``language``, ``source``, ``n_readers``,
+    ``n_sentences``, ``n_words``; datasets ``words`` ``(n_words,)`` UTF-8 (all sentences end
+    to end), ``offsets`` ``(n_sentences + 1,)`` int64, ``texts`` ``(n_sentences,)`` int64,
+    ``reader_ids`` ``(n_readers,)`` UTF-8, ``trt`` and ``relfix`` ``(n_readers, n_words)``
+    float64 (NaN: no vector), and one UTF-8 dataset of reader ids per group at
+    ``groups/<name>``, in the corpus' group order.
+
+    Raises
+    ------
+    ValueError
+        When the corpus' parts disagree (:meth:`ReadingCorpus.check`).
+    """
+    corpus.check(str(target))
+    strings = h5py.string_dtype("utf-8")
+    words = np.array([w for s in corpus.sentences for w in s], dtype=object)
+    size = 2 * corpus.trt.nbytes + sum(len(w.encode()) + 16 for w in words)
+    with (
+        atomic_path(target, expected_bytes=size + _H5_OVERHEAD * (6 + len(corpus.groups))) as tmp,
+        h5py.File(tmp, "w", **_WRITE_IN_MEMORY) as f,
+    ):
+        f.attrs.update(
+            format=READING_MEASURES_FORMAT,
+            corpus=corpus.corpus,
+            language=corpus.language,
+            source=corpus.source,
+            n_readers=len(corpus.reader_ids),
+            n_sentences=len(corpus.sentences),
+            n_words=corpus.n_words,
+        )
+        f.create_dataset("words", data=words, dtype=strings)
+        f.create_dataset("offsets", data=corpus.offsets())
+        f.create_dataset("texts", data=np.asarray(corpus.texts, dtype=np.int64))
+        f.create_dataset(
+            "reader_ids", data=np.array(corpus.reader_ids, dtype=object), dtype=strings
+        )
+        for name in ("trt", "relfix"):
+            data = np.asarray(getattr(corpus, name), dtype=np.float64)
+            f.create_dataset(name, data=data, compression="gzip", shuffle=True)
+        groups = f.create_group("groups", track_order=True)
+        for name, members in corpus.groups.items():
+            groups.create_dataset(name, data=np.array(members, dtype=object), dtype=strings)
+
+
+def read_reading_measures(path: str | os.PathLike) -> ReadingCorpus:
+    """Read a file written by :func:`write_reading_measures`, checked as it was on writing.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file: not HDF5, truncated, another format, a dataset missing,
+        or parts that disagree.
+    """
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            _check_format(f, path, READING_MEASURES_FORMAT)
+            words = list(f["words"].asstr()[()])
+            offsets = f["offsets"][()].astype(np.int64)
+            corpus = ReadingCorpus(
+                corpus=str(f.attrs["corpus"]),
+                language=str(f.attrs["language"]),
+                sentences=[
+                    tuple(words[a:b]) for a, b in zip(offsets[:-1], offsets[1:], strict=True)
+                ],
+                texts=f["texts"][()].astype(np.int64),
+                reader_ids=list(f["reader_ids"].asstr()[()]),
+                groups={name: list(d.asstr()[()]) for name, d in f["groups"].items()},
+                trt=f["trt"][()].astype(np.float64, copy=False),
+                relfix=f["relfix"][()].astype(np.float64, copy=False),
+                source=str(f.attrs["source"]),
+            )
+    except (OSError, KeyError) as err:
+        # h5py reports a truncated or foreign file as OSError, a missing dataset as KeyError
+        raise ValueError(f"{path}: not a readable {READING_MEASURES_FORMAT} file ({err})") from None
+    if offsets[0] != 0 or offsets[-1] != len(words) or np.any(np.diff(offsets) <= 0):
+        raise ValueError(f"{path}: offsets do not split the {len(words)} words into sentences")
+    corpus.check(str(path))
+    return corpus
