@@ -99,14 +99,17 @@ def test_every_schema_default_is_valid_for_its_key():
     def walk(schema, where):
         for name, sub in schema.get("properties", {}).items():
             if "default" in sub:
-                jsonschema.Draft202012Validator(sub).validate(sub["default"])
+                # the root's $defs come along, for the keys that $ref them (seeds)
+                sub_schema = {**sub, "$defs": root["$defs"]}
+                jsonschema.Draft202012Validator(sub_schema).validate(sub["default"])
                 found.append(f"{where}.{name}")
             walk(sub, f"{where}.{name}")
         if isinstance(schema.get("items"), dict):
             walk(schema["items"], f"{where}[]")
 
     found = []
-    walk(load_schema(), "config")
+    root = load_schema()
+    walk(root, "config")
     assert "config.analysis.layer_block" in found
     assert "config.models[].device" in found
 

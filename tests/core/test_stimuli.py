@@ -24,6 +24,13 @@ def _write(tmp_path, content: str | bytes, name="stimuli.txt"):
         pytest.param("\n\na b\n\nc\n\n\n", [[["a", "b"]], [["c"]]], id="blank-lines-at-the-ends"),
         pytest.param("a b\r\nc\r\n\r\nd\r\n", [[["a", "b"], ["c"]], [["d"]]], id="crlf"),
         pytest.param("naïve café\n", [[["naïve", "café"]]], id="non-ascii"),
+        # the BOM of an editor's "UTF-8 with BOM" reached the model as part of the first word
+        pytest.param("\ufeffThe cat.\nA dog.\n", [[["The", "cat."], ["A", "dog."]]], id="bom"),
+        # e + combining acute is the one character é that other text (and tokenizers) hold
+        pytest.param("cafe\u0301 ok\n", [[["caf\u00e9", "ok"]]], id="nfc"),
+        # zero-width characters inside a visible word may belong to it: kept
+        pytest.param("a\u200db c\n", [[["a\u200db", "c"]]], id="zero-width-inside-a-word"),
+        pytest.param("no newline at the end", [[["no", "newline", "at", "the", "end"]]], id="eof"),
     ],
 )
 def test_parses_articles_sentences_words(tmp_path, text, expected):

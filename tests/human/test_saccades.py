@@ -504,3 +504,19 @@ def test_saccade_duration_checks_by_hand(fixation_file):
     # landed: each saccade weighs the fixation landed on, about half of both here
     landed_ms = [250, 150, 300, 220, 200, 190, 260, 240, 100, 200, 200, 200, 300, 100]
     assert saccade["value"] == pytest.approx(np.mean(landed_ms))
+
+
+def test_a_revisit_that_is_no_exact_copy_is_read_as_revisits(tmp_path):
+    # the decision on a reader's block appended twice: only an exact copy (every fixation
+    # and duration) is refused; a reader who comes back to a sentence after another is joined
+    path = tmp_path / "fix.csv"
+    rows = ["A,L1,0,0,0,200", "A,L1,0,0,1,180", "A,L1,0,1,0,150", "A,L1,0,0,0,210"]
+    rows += ["A,L1,0,0,1,180", "A,L1,0,1,0,150"]
+    path.write_text(",".join(FIXATION_COLUMNS) + "\n" + "\n".join(rows) + "\n")
+    saccades = saccade_matrices(read_fixations(path), [[2, 1]], "L1", "h", False)
+    # sentence 0: 0 -> 1, then (the re-visit joined) 1 -> 0 and 0 -> 1 again
+    np.testing.assert_array_equal(saccades.measures["num"][0][0], [[0, 2], [1, 0]])
+    with pytest.raises(ValueError, match="repeat their first 3"):
+        exact = rows[:3] * 2
+        path.write_text(",".join(FIXATION_COLUMNS) + "\n" + "\n".join(exact) + "\n")
+        read_fixations(path)

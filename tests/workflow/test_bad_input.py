@@ -28,11 +28,12 @@ from unittest import mock
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from readalike.core import checksums
-from readalike.core.config import ConfigError, check_config
+from readalike.core.config import ConfigError, check_config, check_config_file
 from readalike.core.formats import AttentionSet, attention_shape, read_attention, write_attention
 from readalike.core.outputs import NoSpaceError, atomic_path
 from readalike.core.safe_pickle import UnsafePickleError, load_pickle
@@ -88,6 +89,39 @@ def _config(edit):
     return build
 
 
+def _set(path, value):
+    """An edit that sets ``cfg[path[0]][path[1]]... = value``, making missing sections."""
+
+    def edit(cfg) -> None:
+        *parents, last = path
+        for key in parents:
+            cfg = cfg.setdefault(key, {}) if isinstance(cfg, dict) else cfg[key]
+        cfg[last] = value
+
+    return edit
+
+
+def _release_config(edit):
+    """Check the release config (without its data: release_download) after ``edit(config)``."""
+
+    def build(tmp: Path) -> None:
+        cfg = yaml.safe_load((REPO / "config" / "release.yaml").read_text(encoding="utf-8"))
+        cfg["release_download"] = True
+        del cfg["study_b"]
+        edit(cfg)
+        check_config(cfg, REPO)
+
+    return build
+
+
+def _exclude(**entry):
+    return _release_config(lambda c: c["reading"]["fmri"]["exclude_readers"].append(entry))
+
+
+def _config_file(text: str):
+    return lambda tmp: check_config_file(_file(tmp, "c.yaml", text))
+
+
 def _fixations(rows: str, name: str = "fix.csv"):
     """A fixation CSV (header added) read and turned into matrices for 2 sentences."""
 
@@ -98,6 +132,18 @@ def _fixations(rows: str, name: str = "fix.csv"):
     return build
 
 
+def _tables():
+    from readalike.study_a import tables
+
+    return tables
+
+
+def _formats():
+    from readalike.core import formats
+
+    return formats
+
+
 def _attention(*sentences: np.ndarray) -> AttentionSet:
     return AttentionSet(model="m", condition="plain", sentences=[list(sentences)])
 
@@ -106,6 +152,76 @@ def _causal(n_layers: int, n_heads: int, n: int) -> np.ndarray:
     return np.broadcast_to(
         np.tril(np.ones((n, n))) / np.arange(1, n + 1)[:, None], (n_layers, n_heads, n, n)
     )
+
+
+def _truncated(write, name: str, reader):
+    """``reader`` given a file that ``write(path)`` made, cut to half its size."""
+
+    def build(tmp: Path) -> None:
+        path = tmp / name
+        write(path)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+        reader(path)
+
+    return build
+
+
+def _write_l1(path: Path) -> None:
+    from readalike.core.formats import SaccadeSet, write_saccades
+
+    write_saccades(path, SaccadeSet("L1", 2, "t", True, {"num": [[np.eye(2)]]}))
+
+
+def _constant_measure(table):
+    """``table`` on human files whose ``dur`` is zero throughout (durations of zero)."""
+
+    def build(tmp: Path) -> None:
+        from readalike.core.formats import SaccadeSet, write_saccades
+
+        rng = np.random.default_rng(0)
+        attention = _attention(_causal(2, 2, 2), _causal(2, 2, 3), _causal(2, 2, 3))
+        write_attention(tmp / "a.h5", attention)
+        num = [[rng.random((n, n)) for n in (2, 3, 3)]]
+        dur = [[np.zeros((n, n)) for n in (2, 3, 3)]]
+        write_saccades(tmp / "L1.h5", SaccadeSet("L1", 2, "t", True, {"num": num, "dur": dur}))
+        table(tmp / "a.h5", {"L1": tmp / "L1.h5"}, ["num", "dur"])
+
+    return build
+
+
+def _bootstrap_beyond_memory(tmp: Path) -> None:
+    from readalike.core.formats import SaccadeSet, write_saccades
+    from readalike.study_a.tables import resemblance_ci_table
+
+    rng = np.random.default_rng(0)
+    write_attention(tmp / "a.h5", _attention(_causal(2, 2, 3), _causal(2, 2, 3)))
+    num = [[rng.random((3, 3)), rng.random((3, 3))]]
+    write_saccades(tmp / "L1.h5", SaccadeSet("L1", 2, "t", True, {"num": num}))
+    with mock.patch("readalike.core.memory.available_memory", lambda: 2**20):
+        resemblance_ci_table(tmp / "a.h5", {"L1": tmp / "L1.h5"}, ["num"], "m", 100_000, 0)
+
+
+def _resemblance_without_r2(tmp: Path) -> None:
+    from readalike.study_a.replication import replication_summary
+
+    rows = [
+        {"model": "m", "group": g, "measure": "dur", "layer": 0, "r2": r2, "r2_heldout": r2}
+        for g, r2 in (("L1", 0.2), ("L2", np.nan))
+    ]
+    replication_summary(pd.DataFrame(rows), "L1")
+
+
+def _readers_without_r2(tmp: Path) -> None:
+    from readalike.study_a.tables import reader_tests_table
+
+    rows = [
+        {"model": "m", "group": g, "measure": "dur", "layer": 0, "reader": f"{g}{r}", "r2": v}
+        for g, v in (("L1", 0.2), ("L2", np.nan))
+        for r in range(3)
+    ]
+    statistics = {"n_permutations": 1000, "seed": 0, "alpha": 0.05, "min_readers": 3}
+    reader_tests_table(pd.DataFrame(rows).assign(r2_shuffled=0.0), ["L1", "L2"], statistics)
 
 
 def _nan_attention(tmp: Path) -> None:
@@ -263,6 +379,145 @@ CASES = [
         "unknown model 'ghost'",
         ConfigError,
     ),
+    # every number finite and in range: NaN passes every bound (all comparisons are false)
+    case(
+        "config-alpha-nan",
+        _config(_set(["analysis", "statistics", "alpha"], float("nan"))),
+        "config.analysis.statistics.alpha: must be a finite number, got nan",
+        ConfigError,
+    ),
+    case(
+        "config-shuffled-heldout-max-nan",
+        _config(_set(["analysis", "shuffled_heldout_max"], float("nan"))),
+        "config.analysis.shuffled_heldout_max: must be a finite number, got nan",
+        ConfigError,
+    ),
+    case(
+        "config-params-b-nan",
+        _config(_set(["models", 1, "params_b"], float("nan"))),
+        "config.models[1].params_b: must be a finite number, got nan",
+        ConfigError,
+    ),
+    case(
+        "config-zoo-lr-inf",
+        _config(_set(["models", 0, "zoo", "lr"], float("inf"))),
+        "config.models[0].zoo.lr: must be a finite number, got inf",
+        ConfigError,
+    ),
+    case(
+        "config-shuffled-heldout-max-out-of-range",
+        _config(_set(["analysis", "shuffled_heldout_max"], 1.5)),
+        "config.analysis.shuffled_heldout_max: 1.5 is greater than or equal to the maximum of 1",
+        ConfigError,
+    ),
+    case(
+        "config-params-b-in-parameters-not-billions",
+        _config(_set(["models", 0, "params_b"], 7e9)),
+        "config.models[0].params_b: 7000000000.0 is greater than the maximum of 10000",
+        ConfigError,
+    ),
+    case(
+        "config-seed-negative",
+        _config(_set(["reading", "seed"], -1)),
+        "config.reading.seed: -1 is less than the minimum of 0",
+        ConfigError,
+    ),
+    case(
+        "config-integer-given-as-float",
+        _config(_set(["analysis", "statistics", "n_bootstrap"], 1000.0)),
+        "config.analysis.statistics.n_bootstrap: 1000.0 is not of type 'integer'",
+        ConfigError,
+    ),
+    # resource bombs: bounds in the schema
+    case(
+        "config-n-permutations-1e9",
+        _config(_set(["analysis", "statistics", "n_permutations"], 10**9)),
+        "config.analysis.statistics.n_permutations: 1000000000 is greater than the maximum of "
+        "1000000",
+        ConfigError,
+    ),
+    case(
+        "config-n-bootstrap-1e9",
+        _config(_set(["analysis", "statistics", "n_bootstrap"], 10**9)),
+        "config.analysis.statistics.n_bootstrap: 1000000000 is greater than the maximum of 100000",
+        ConfigError,
+    ),
+    # names that become paths: one rule
+    case(
+        "config-model-named-dotdot",
+        _config(_set(["models", 0, "name"], "..")),
+        "config.models[0].name: '..' is not a plain name",
+        ConfigError,
+    ),
+    case(
+        "config-group-name-with-slash",
+        _config(_set(["reading", "groups", "L1/x"], {"profile": "native", "n_readers": 2})),
+        "config.reading.groups: 'L1/x' is not a plain name",
+        ConfigError,
+    ),
+    case(
+        "config-condition-named-dot",
+        _config(_set(["conditions", "."], "")),
+        "config.conditions: '.' is not a plain name",
+        ConfigError,
+    ),
+    # a model against itself reads as a finding (JS 0, p = 1)
+    case(
+        "config-comparison-with-itself",
+        _config(lambda c: c["comparisons"]["tuning"].append(["tiny-m", "tiny-m"])),
+        "config.comparisons.tuning[1]: compares 'tiny-m' with itself",
+        ConfigError,
+    ),
+    # fMRI exclusions are applied per group and region: a typo would exclude no one
+    case(
+        "exclude-readers-group-typo",
+        _exclude(group="l1", reader=0),
+        "config.reading.fmri.exclude_readers[3].group: unknown group 'l1'; reading.groups: L1, L2",
+        ConfigError,
+    ),
+    case(
+        "exclude-readers-unknown-group",
+        _exclude(group="L9", reader=0),
+        "config.reading.fmri.exclude_readers[3].group: unknown group 'L9'",
+        ConfigError,
+    ),
+    case(
+        "exclude-readers-region-not-read",
+        _release_config(
+            lambda c: c["reading"]["fmri"].update(
+                regions=["angular"],
+                exclude_readers=[{"group": "L1", "reader": 3, "region": "middle"}],
+            )
+        ),
+        "config.reading.fmri.exclude_readers[0].region: 'middle' is not in reading.fmri.regions",
+        ConfigError,
+    ),
+    case(
+        "exclude-readers-id-of-other-group",
+        _exclude(group="L1", reader="L2-07"),
+        "config.reading.fmri.exclude_readers[3].reader: reader id 'L2-07' is not of the form L1-NN",
+        ConfigError,
+    ),
+    case(
+        "exclude-readers-negative-index",
+        _exclude(group="L1", reader=-1),
+        "config.reading.fmri.exclude_readers[3].reader: -1 is less than the minimum of 0",
+        ConfigError,
+    ),
+    # what YAML loaders accept without a word
+    case(
+        "config-file-duplicate-key",
+        _config_file("run: a\nreading: {source: simulated}\nrun: b\n"),
+        "{tmp}/c.yaml: config.run is given twice (lines 1 and 3)",
+        ConfigError,
+    ),
+    case(
+        "config-file-yaml-alias",
+        _config_file("comparisons:\n  tuning:\n    - &p [a, b]\n    - *p\n"),
+        "{tmp}/c.yaml: config.comparisons.tuning[1] is a YAML alias of "
+        "config.comparisons.tuning[0]",
+        ConfigError,
+    ),
     # stimuli text
     case(
         "stimuli-not-utf8",
@@ -283,6 +538,27 @@ CASES = [
         "stimuli-whitespace-line",
         lambda t: read_stimuli(_file(t, "s.txt", "a b\nc\n \t\nd\n")),
         "{tmp}/s.txt: line 3 holds only whitespace",
+    ),
+    case(
+        "stimuli-invisible-word",
+        lambda t: read_stimuli(_file(t, "s.txt", "a b\nc \u200b d\n")),
+        "{tmp}/s.txt: line 2 word 1 (from 0) is only invisible characters (U+200B ZERO WIDTH "
+        "SPACE)",
+    ),
+    case(  # str.splitlines would make two sentences of it, and the fixations' file was named
+        "stimuli-form-feed-in-a-line",
+        lambda t: read_stimuli(_file(t, "s.txt", "a b\nc\fd\n")),
+        "{tmp}/s.txt: line 2 holds U+000C FORM FEED, a line break inside a line",
+    ),
+    case(
+        "stimuli-line-separator-in-a-line",
+        lambda t: read_stimuli(_file(t, "s.txt", "a b\u2028c d\n")),
+        "{tmp}/s.txt: line 1 holds U+2028 LINE SEPARATOR, a line break inside a line",
+    ),
+    case(
+        "stimuli-bom-past-the-start",
+        lambda t: read_stimuli(_file(t, "s.txt", "\ufeffa b\n\ufeffc d\n")),
+        "{tmp}/s.txt: line 2 holds U+FEFF ZERO WIDTH NO-BREAK SPACE, a byte-order mark past",
     ),
     # released pickles
     case(
@@ -361,6 +637,64 @@ CASES = [
         _fixations("A,L2,0,0,0,200\nA,L2,0,0,1,200\n"),
         "no reader group 'L1'",
     ),
+    case(  # a dur matrix of zeros has no R^2: blank cells and verdicts read from nothing
+        "fixations-zero-duration",
+        _fixations("A,L1,0,0,0,200\nA,L1,0,1,1,0\n"),
+        "{tmp}/fix.csv: line 3: duration is 0, expected a positive duration in ms, at most 60000 "
+        "(subject 'A' article 0 sentence 1)",
+    ),
+    case(
+        "fixations-overflowing-duration",
+        _fixations("A,L1,0,0,0,1e300\n"),
+        "{tmp}/fix.csv: line 2: duration is 1e+300, expected a positive duration in ms",
+    ),
+    case(  # the group had 5 readers, not 6, and nothing said why
+        "fixations-group-not-configured",
+        lambda t: read_fixations(
+            _file(
+                t,
+                "fix.csv",
+                "subject,group,article,sentence,word,duration\nA,L1,0,0,0,200\nB,L3,0,0,0,200\n",
+            ),
+            groups=["L1", "L2"],
+        ),
+        "{tmp}/fix.csv: line 3: group 'L3' is not a configured reader group (L1, L2)",
+    ),
+    case(
+        "fixations-reader-block-appended-twice",
+        _fixations(
+            "A,L1,0,0,0,200\nA,L1,0,0,1,180\nB,L1,0,0,0,190\nA,L1,0,0,0,200\nA,L1,0,0,1,180\n"
+        ),
+        "{tmp}/fix.csv: reader 'A': their last 2 rows (from line 5) repeat their first 2 (from "
+        "line 2)",
+    ),
+    # a measure with no usable values: one line naming it, no table made from it
+    case(
+        "resemblance-measure-constant",
+        _constant_measure(lambda a, h, m: _tables().resemblance_table(a, h, m, "m")),
+        "{tmp}/L1.h5: group L1 measure dur: every entry is 0",
+    ),
+    case(  # crashed with "All-NaN slice encountered", naming no file
+        "controls-measure-constant",
+        _constant_measure(lambda a, h, m: _tables().controls_table({"m": a}, h, m)),
+        "{tmp}/L1.h5: group L1 measure dur: every entry is 0",
+    ),
+    case(
+        "replication-summary-group-without-r2",
+        _resemblance_without_r2,
+        "human_resemblance.tsv: model m measure dur group L2: no layer has an R^2",
+    ),
+    case(
+        "resemblance-tests-group-without-r2",
+        _readers_without_r2,
+        "reader_resemblance.tsv: model m group L2 measure dur: no reader has an R^2",
+    ),
+    case(
+        "bootstrap-beyond-memory",
+        _bootstrap_beyond_memory,
+        "analysis.statistics.n_bootstrap: 100000 draws (2 sentences, 2 layers at a time, 1 "
+        "targets) need about 6.1 MiB of memory, 1.0 MiB available; lower it",
+    ),
     # the project's HDF5 files
     case(
         "attention-nan",
@@ -381,6 +715,18 @@ CASES = [
         "attention-shape-of-other-format",
         _other_format(attention_shape),
         "{tmp}/s.h5: not a readalike.attention/1 file",
+    ),
+    case(  # h5py says "Unable to synchronously open file (truncated file: ...)", no name
+        "saccades-truncated-file",
+        _truncated(_write_l1, "L1.h5", lambda p: _formats().read_saccades(p)),
+        "{tmp}/L1.h5: not a readable HDF5 file (Unable to synchronously open file (truncated",
+    ),
+    case(
+        "attention-truncated-file",
+        _truncated(
+            lambda p: write_attention(p, _attention(_causal(2, 1, 3))), "a.h5", read_attention
+        ),
+        "{tmp}/a.h5: not a readable HDF5 file",
     ),
     # model plumbing
     case("tokens-word-without-token", _token_gap, "sentence 7 'ab cd ef': word 1 got no token"),
@@ -468,3 +814,45 @@ def test_divergence_under_one_model_says_it_needs_two(tmp_path):
         "or comparisons.tuning"
     )
     assert not (root / "results").exists()
+
+
+def _demo_config_text() -> str:
+    return (REPO / "config" / "config.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        pytest.param(
+            _demo_config_text().replace("run: demo", "run: '..'"),
+            "config.run: '..' is not a plain name (letters, digits, '-', '_', '.', not only "
+            "dots); names become file and folder names under results/<run>/",
+            id="schema",
+        ),
+        pytest.param(
+            _demo_config_text() + "run: again\n",
+            "{config}: config.run is given twice (lines {first} and {last}); YAML would keep "
+            "the last without a word",
+            id="duplicate-key",
+        ),
+    ],
+)
+def test_config_refusal_is_the_last_line_on_the_console(tmp_path, text, line):
+    # Snakemake printed three traceback lines after the refusal; the one line must end it
+    snakemake = shutil.which("snakemake") or pytest.skip("snakemake not installed")
+    config = _file(tmp_path, "bad.yaml", text)
+    lines = text.splitlines()
+    done = subprocess.run(
+        [snakemake, "-n", "--nocolor", "-s", str(REPO / "workflow" / "Snakefile")]
+        + ["--configfile", str(config)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    console = (done.stdout + done.stderr).strip().splitlines()
+    assert done.returncode == 1
+    first = next(i for i, x in enumerate(lines, start=1) if x.startswith("run:"))
+    expected = line.format(config=config, first=first, last=len(lines))
+    assert console[-1] == expected
+    assert not (tmp_path / "results").exists()

@@ -2,6 +2,8 @@ import os
 import re
 import sys
 
+from snakemake.logging import logger
+
 # The Snakefile imports the package from the checkout (workflow/readalike); the scripts that
 # rules run (in fresh interpreters, with --sdm conda in other environments) find it through
 # the symlink workflow/scripts/readalike, since Snakemake puts a script's folder on sys.path.
@@ -9,24 +11,57 @@ sys.path.insert(0, workflow.basedir)
 
 from readalike.release import study_a as _release
 from readalike.release import fmri as _release_fmri
+from readalike.release import study_b as _release_b
 from readalike.core.checksums import read_manifest
+from readalike.core.outputs import MODIFIED
+from readalike.models import gguf as _gguf
 from readalike.core.config import (
+    ConfigError,
     check_config,
+    check_config_file,
     analysis_resources,
     extraction_resources,
     gradient_resources,
     is_synthetic,
     model_source,
+    study_b_synthetic,
 )
 
-# One line naming the key, before any job runs.
-config = check_config(config)
+# One line naming the key, before any job runs. It leaves by SystemExit, which Snakemake
+# does not catch, so that the line is the last on the console: an exception would be
+# printed with traceback lines after it. The files Snakemake loaded are read once more
+# for what its YAML loader accepts silently (duplicate keys, aliases).
+try:
+    for configfile_path in workflow.configfiles:
+        check_config_file(configfile_path)
+    config = check_config(config)
+except ConfigError as err:
+    sys.exit(str(err))
 
 RUN = config["run"]
 OUT = f"results/{RUN}"
 LOGS = f"logs/{RUN}"
 SYNTHETIC = is_synthetic(config)
 MODELS = {m["name"]: m for m in config["models"]}
+
+# GGUF checkpoints (readalike.models.gguf): where each file is, or will be once assembled
+# under results/<run>/models/<model>/. A package that is not installed, or a file that
+# does not exist, is one line naming the key and what to install, before any job runs.
+try:
+    GGUF_FILES = {
+        name: str(
+            _gguf.check_entry(
+                model["gguf"], f"{OUT}/models/{name}", f"config.models[{i}].gguf"
+            )
+        )
+        for i, (name, model) in enumerate(MODELS.items())
+        if "gguf" in model
+    }
+except ValueError as err:
+    sys.exit(str(err))
+ASSEMBLED_GGUF = [n for n in GGUF_FILES if MODELS[n]["gguf"]["assemble"]]
+# the models table describes weights only: SYNTHETIC where a model is a toy
+MODELS_SYNTHETIC = any("zoo" in m or m["synthetic"] for m in MODELS.values())
 GROUPS = list(config["reading"]["groups"])
 MEASURES = config["measures"]
 CONDITIONS = config["conditions"]
@@ -70,8 +105,22 @@ def human_files():
 
 
 def model_checkpoint(wildcards):
-    """The checkpoint folder a job loads: built by the zoo rules, or none (hub id, path)."""
-    return zoo_checkpoint(wildcards.model)
+    """What a model job needs first: the zoo's checkpoint folder, or a GGUF file's checked
+    facts (its verify_gguf job, which also makes an assembled file first); none for a hub id
+    or a path."""
+    return zoo_checkpoint(wildcards.model) + gguf_facts_file(wildcards.model)
+
+
+def gguf_facts_file(name):
+    return [f"{OUT}/models/{name}/{_gguf.FACTS_FILE}"] if name in GGUF_FILES else []
+
+
+def gguf_spec(wildcards):
+    return MODELS[wildcards.model]["gguf"]
+
+
+def gguf_input(wildcards):
+    return GGUF_FILES[wildcards.model]
 
 
 def zoo_checkpoint(name):
@@ -79,10 +128,13 @@ def zoo_checkpoint(name):
 
 
 def model_location(name):
+    """What every loader of a model job takes: a folder, a hub id or a .gguf file."""
     model = MODELS[name]
     source = model_source(model)
     if source == "zoo":
         return f"{OUT}/zoo/{name}"
+    if source == "gguf":
+        return GGUF_FILES[name]
     return model[source]
 
 
@@ -114,7 +166,8 @@ def plain_attention(wildcards):
 
 
 def model_comparisons():
-    """(kind, model_a, model_b) of every configured scaling and tuning comparison."""
+    """(kind, model_a, model_b) of every configured comparison (scaling, tuning,
+    across_families): the kind labels the tables' rows."""
     return [
         (kind, a, b)
         for kind, model_pairs in config["comparisons"].items()
@@ -165,7 +218,9 @@ USES_RELEASE = config["reading"]["source"] == "release" or bool(RELEASE_MODELS)
 
 
 def all_targets():
-    return study_a_targets() + reader_targets() + study_b_targets()
+    return (
+        [f"{OUT}/models.tsv"] + study_a_targets() + reader_targets() + study_b_targets()
+    )
 
 
 def study_a_targets():
@@ -196,6 +251,7 @@ def fixations_file(wildcards):
 def release_human_inputs(wildcards):
     suffix = release_suffix(wildcards)
     return {
+        **release_manifests(),
         "verified": f"{OUT}/release/verified.tsv",
         "pickles": [
             f"{RELEASE_DIR}/{_release.human_relpath(f'mean_saccade_{m}', suffix)}"
@@ -243,6 +299,54 @@ def figure_table(wildcards):
 
 RELEASE_DIR = config.get("release_dir")
 RELEASE_MANIFEST = read_manifest(config["release_manifest"]) if USES_RELEASE else {}
+# The manifest of the pinned release shipped with the project: the authority on its files.
+PINNED_RELEASE_MANIFEST = os.path.join(
+    os.path.dirname(workflow.basedir), _release.PINNED_MANIFEST
+)
+RELEASE_MODIFIED = bool(config.get("release_modified", False))
+if USES_RELEASE and RELEASE_MODIFIED:
+    # every table of a run on a modified copy of the release says so
+    SYNTHETIC = SYNTHETIC or MODIFIED
+
+
+def release_manifests():
+    """Inputs of every job that reads release files: it checks their bytes itself."""
+    return {"manifest": config["release_manifest"], "pinned": PINNED_RELEASE_MANIFEST}
+
+
+def release_check_params():
+    """What a job needs to check release files: the run's files and whether a modified copy
+    is allowed (readalike.release.study_a.release_hashes)."""
+    return {"relpaths": release_relpaths(), "modified": RELEASE_MODIFIED}
+
+
+def check_release_manifest():
+    """One line, before any job, where the configured manifest differs from the pinned one
+    and the config does not say the copy is modified."""
+    try:
+        _release.release_hashes(
+            config["release_manifest"],
+            PINNED_RELEASE_MANIFEST,
+            release_relpaths(),
+            RELEASE_MODIFIED,
+        )
+    except ValueError as err:
+        sys.exit(str(err))
+
+
+def release_derived_outputs():
+    """Every output of this run that rests on the release's Study A files: a job that finds
+    one of those files changed removes them all, so that no table of the old file stays.
+    """
+    attention = [
+        attention_file(m, c) for m in RELEASE_MODELS for c in model_conditions(m)
+    ]
+    attention += [reader_attention_file(m) for m in RELEASE_MODELS if FMRI_REGIONS]
+    human = list(human_files().values()) + list(reader_human_files().values())
+    tables = [f"{OUT}/release", f"{OUT}/tables"]
+    return sorted(
+        set(attention + human + tables + study_a_targets() + reader_targets())
+    )
 
 
 def release_layers(name):
@@ -289,6 +393,7 @@ def release_relpaths():
 
 def release_attention_inputs(wildcards):
     return {
+        **release_manifests(),
         "verified": f"{OUT}/release/verified.tsv",
         "human": human_files()[GROUPS[0]],
         "layers": [
@@ -303,6 +408,11 @@ def release_attention_params(wildcards):
     return {"dir": spec["dir"], "prefix": spec["conditions"][wildcards.condition]}
 
 
+def release_plain_params(wildcards):
+    spec = MODELS[wildcards.model]["release"]
+    return {"dir": spec["dir"], "prefix": spec["conditions"]["plain"]}
+
+
 def release_check_tables(wildcards):
     """Checks of every converted release file: attention, and the fMRI of each group."""
     tables = [
@@ -312,14 +422,62 @@ def release_check_tables(wildcards):
     ]
     if FMRI_REGIONS:
         tables += [f"{OUT}/release/checks_fmri_{g}.tsv" for g in GROUPS]
+        tables += [
+            f"{OUT}/release/checks_fmri_attention_{m}.tsv" for m in RELEASE_MODELS
+        ]
     return tables
+
+
+def reader_attention_file(model):
+    """The attention the per-reader analyses read: for a released model with fMRI, the
+    plain attention at the fMRI files' sentence lengths (release_attention_fmri)."""
+    if FMRI_REGIONS and model in RELEASE_MODELS:
+        return f"{OUT}/attention_fmri/{model}.h5"
+    return plain_attention_of(model)
+
+
+def reader_attention(wildcards):
+    return reader_attention_file(wildcards.model)
+
+
+def release_attention_fmri_inputs(wildcards):
+    return {
+        **release_manifests(),
+        "verified": f"{OUT}/release/verified.tsv",
+        "human": human_files()[GROUPS[0]],
+        "fmri": list(reader_human_files().values()),
+        "layers": [
+            f"{RELEASE_DIR}/{p}" for p in release_model_files(wildcards.model, "plain")
+        ],
+    }
 
 
 # --- Study B (study_b.smk) ---
 
 STUDY_B = config.get("study_b") or {}
 STUDY_B_PAIRS = [tuple(p) for p in STUDY_B.get("pairs", [])]
-STUDY_B_MODELS = sorted({m for pair in STUDY_B_PAIRS for m in pair})
+# the models of the pairs and those run on their own (study_b.models)
+STUDY_B_MODELS = sorted(
+    {m for pair in STUDY_B_PAIRS for m in pair} | set(STUDY_B.get("models", []))
+)
+# Study B reads no human data: its tables are SYNTHETIC only where one of its models is
+STUDY_B_SYNTHETIC = study_b_synthetic(config)
+# the authors' archive: scored as released (release_tar), or the source of the prompts and
+# the vocabulary that the models answer and are read with (prompts_tar)
+RELEASE_B_TAR = STUDY_B.get("release_tar") or STUDY_B.get("prompts_tar")
+RELEASE_B_UNPACKED = f"{OUT}/release_b/unpacked"
+RELEASE_B_DIR = f"{RELEASE_B_UNPACKED}/{_release_b.RELEASE_ROOT}"
+STUDY_B_PROMPTS = STUDY_B.get("prompts") or f"{RELEASE_B_DIR}/{_release_b.PROMPTS_FILE}"
+STUDY_B_VOCABULARY = STUDY_B.get("vocabulary") or (
+    f"{RELEASE_B_DIR}/{_release_b.VOCABULARY_FILE}" if "prompts_tar" in STUDY_B else ""
+)
+if STUDY_B_MODELS and not STUDY_B_PAIRS and not STUDY_B.get("release_tar"):
+    logger.info(
+        "Study B: no base and tuned pair in study_b.pairs, so instruction_focus, "
+        "concept_shift, subspace_similarity, verb_relations and the attribution heat map, "
+        "which compare a tuned model with its base, are not made; the tables of each model "
+        f"({', '.join(STUDY_B_MODELS)}) are"
+    )
 STUDY_B_FIGURES = {
     "attribution_scores": "instruction_scores_by_source",
     "concept_shift": "concept_shares_by_layer_group",
@@ -335,13 +493,24 @@ def study_b_targets():
         tables = [
             "attribution_scores",
             "attribution_faults",
+            "instruction_scores",
             "instruction_focus",
             "ffn_concepts",
+            "head_pairs",
             "concept_shift",
             "subspace_similarity",
             "verb_relations",
         ]
         figures = list(STUDY_B_FIGURES.values()) + ["attribution_heatmap"]
+    elif STUDY_B_MODELS:
+        tables = [
+            "attribution_scores",
+            "attribution_faults",
+            "instruction_scores",
+            "ffn_concepts",
+            "head_pairs",
+        ]
+        figures = ["instruction_scores_by_source"]
     else:
         return []
     return [f"{OUT}/{t}.tsv" for t in tables] + [
@@ -376,13 +545,21 @@ def study_b_model_params(wildcards):
         "dtype": "float32",
         "device": model["device"],
         "bos": model["bos"],
+        "chat_template": model["chat_template"],
     }
+
+
+def study_b_prompts_input(wildcards):
+    """The prompts file, or the unpacked archive that holds them (prompts_tar)."""
+    return STUDY_B["prompts"] if "prompts" in STUDY_B else RELEASE_B_UNPACKED
 
 
 def study_b_vocabulary_inputs(wildcards):
     """A vocabulary file, or the words of the run's own text (the default)."""
     if "vocabulary" in STUDY_B:
         return [STUDY_B["vocabulary"]]
+    if "prompts_tar" in STUDY_B:
+        return [RELEASE_B_UNPACKED]
     # the words of the run's own text: stimuli, prompts (they hold the instruction verbs)
     # and, for the demo zoo, its training text and instructions
     texts = [config["stimuli"], STUDY_B["prompts"]]
@@ -407,7 +584,12 @@ def attribution_pair_files(wildcards):
 
 
 def study_b_checkpoints(wildcards):
-    return [c for m in STUDY_B_MODELS for c in zoo_checkpoint(m)]
+    return [c for m in STUDY_B_MODELS for c in zoo_checkpoint(m) + gguf_facts_file(m)]
+
+
+def tokenizers_checked(wildcards):
+    # base and tuned share one tokenizer (check_tokenizers); a model run alone has no pair
+    return [f"{OUT}/study_b/tokenizers_checked.tsv"] if STUDY_B_PAIRS else []
 
 
 def attribution_score_tables(wildcards):
@@ -424,7 +606,7 @@ def study_b_figure_table(wildcards):
 
 
 # the released Study B models, converted into the attribution format (study_b.smk)
-RELEASE_B_MODELS = ["llama_7b", "vicuna_7b"]
+RELEASE_B_MODELS = list(_release_b.MODEL_PAIR)
 
 
 def release_b_attribution_files():

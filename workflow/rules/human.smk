@@ -36,6 +36,7 @@ if config["reading"]["source"] in ("simulated", "fixations"):
         params:
             synthetic=SYNTHETIC,
             source=config["reading"]["source"],
+            groups=GROUPS,
             rule=config["reading"]["saccades"],
         script:
             "../scripts/saccade_matrices.py"
@@ -52,6 +53,8 @@ else:
         conda:
             ANALYSIS_ENV
         params:
+            check=release_check_params(),
+            derived=release_derived_outputs(),
             release_dir=RELEASE_DIR,
             suffix=release_suffix,
             measures=MEASURES,

@@ -7,7 +7,7 @@ from readalike.human.saccades import read_fixations, saccade_matrices
 
 send_to_log(snakemake.log[0])
 saccades = saccade_matrices(
-    read_fixations(snakemake.input.fixations),
+    read_fixations(snakemake.input.fixations, groups=snakemake.params.groups),
     sentence_lengths(read_stimuli(snakemake.input.stimuli)),
     group=snakemake.wildcards.group,
     source=f"{snakemake.params.source}:{snakemake.input.fixations}",

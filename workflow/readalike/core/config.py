@@ -39,6 +39,10 @@ SMALL_MODEL_B = 0.5
 #: Architecture keys of a zoo model trained from scratch (a tuned one inherits its base's).
 ZOO_ARCHITECTURE = ("hidden_size", "n_layers", "n_heads", "intermediate_size")
 
+#: The one rule for names that become file or folder names (run, model, group, condition),
+#: the schema's ``$defs/plain_name``: '.' and '..' name a folder itself or its parent.
+PLAIN_NAME = "^(?!\\.+$)[A-Za-z0-9_.-]+$"
+
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -57,9 +61,34 @@ def load_schema() -> dict:
     return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+def _check_finite(value: Any, path: tuple = ()) -> None:
+    """Refuse NaN and infinity anywhere: every comparison with NaN is false, so NaN passes
+    each bound of the schema (``minimum``, ``exclusiveMaximum``) and then flips a verdict
+    or fails far from the key."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{_key_path(path)}: must be a finite number, got {value}")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_finite(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_finite(item, (*path, i))
+
+
+#: JSON Schema's ``integer`` takes 1000.0, which then fails as an array size or a range
+#: far from the key: here an integer is an int (YAML ``1.0e9`` is a float, ``1e9`` a string).
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
 def validate_schema(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` with one line for the first schema violation."""
-    validator = jsonschema.Draft202012Validator(load_schema())
+    _check_finite(config)
+    validator = _Validator(load_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.path), list(e.path)))
     if not errors:
         return
@@ -70,13 +99,71 @@ def validate_schema(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"{where}: unknown key {', '.join(map(repr, extra))}")
     if err.validator == "required":
         raise ConfigError(f"{where}: {err.message}")
-    if err.validator == "pattern" and list(err.path) == ["run"]:
-        # results/<run>/ and logs/<run>/: '..' or a slash would write outside them
+    if err.validator == "pattern" and err.validator_value == PLAIN_NAME:
+        # a run, model, group or condition name becomes a file or folder name: '..' or a
+        # slash would write outside results/<run>/ (a propertyNames error: err.instance is
+        # the offending name, err.path the mapping that holds it)
         raise ConfigError(
             f"{where}: {err.instance!r} is not a plain name (letters, digits, '-', '_', '.', "
-            "not only dots); outputs go to results/<run>/"
+            "not only dots); names become file and folder names under results/<run>/"
         )
     raise ConfigError(f"{where}: {err.message}")
+
+
+def check_config_file(path: str | os.PathLike) -> None:
+    """Refuse what YAML loaders accept silently in a config file: aliases and duplicate keys.
+
+    Snakemake reads ``--configfile`` itself (JSON, else YAML) before the workflow's code
+    runs, so ``common.smk`` hands each config file here as well, to be read once more as
+    YAML nodes, which are composed but never expanded into values:
+
+    - a key given twice in one mapping: YAML keeps the last without a word (a second
+      ``run:`` further down silently renames the run);
+    - an alias (``*name``, also inside ``<<: *name``): nine lines of nested aliases expand
+      to a billion values, which the schema check walked for half a minute before running
+      out of memory. The composed nodes share the anchored node instead, so finding an
+      alias is a walk of the file's own size.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file and the key.
+    """
+    path = Path(path)
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        # gone since Snakemake read it (another working directory), or not YAML: Snakemake
+        # read it as JSON or refused it already
+        return
+    first_seen: dict[int, str] = {}
+
+    def walk(node: yaml.Node, key: tuple) -> None:
+        if id(node) in first_seen:
+            raise ConfigError(
+                f"{path}: {_key_path(key)} is a YAML alias of {first_seen[id(node)]}; write the "
+                "value out (aliases are refused: a few lines of them expand to billions of values)"
+            )
+        first_seen[id(node)] = _key_path(key)
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[str, int] = {}
+            for key_node, value in node.value:
+                name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                line = key_node.start_mark.line + 1
+                if name is not None and name in lines:
+                    raise ConfigError(
+                        f"{path}: {_key_path((*key, name))} is given twice (lines {lines[name]} "
+                        f"and {line}); YAML would keep the last without a word"
+                    )
+                if name is not None:
+                    lines[name] = line
+                walk(value, (*key, name))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*key, i))
+
+    if root is not None:
+        walk(root, ())
 
 
 def _setting_defaults(validator_class):
@@ -98,7 +185,7 @@ def _setting_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
-_DefaultingValidator = _setting_defaults(jsonschema.Draft202012Validator)
+_DefaultingValidator = _setting_defaults(_Validator)
 
 
 def with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,13 +207,17 @@ def with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: The keys of a model entry that say where its weights or attention come from (one each).
+MODEL_SOURCES = ("zoo", "path", "hub_id", "gguf", "release")
+
+
 def model_source(model: Mapping[str, Any], where: str | None = None) -> str:
-    """Where a model's attention comes from: ``zoo``, ``path``, ``hub_id`` or ``release``."""
-    sources = [k for k in ("zoo", "path", "hub_id", "release") if k in model]
+    """Where a model's attention comes from: one of :data:`MODEL_SOURCES`."""
+    sources = [k for k in MODEL_SOURCES if k in model]
     if len(sources) != 1:
         where = where or f"config.models[{model.get('name')!r}]"
         raise ConfigError(
-            f"{where}: give exactly one of zoo, path, hub_id, release (found {sources or 'none'})"
+            f"{where}: give exactly one of {', '.join(MODEL_SOURCES)} (found {sources or 'none'})"
         )
     return sources[0]
 
@@ -191,6 +282,7 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
             for name in pair:
                 if name not in names:
                     raise ConfigError(f"config.comparisons.{kind}[{j}]: unknown model {name!r}")
+            _check_two_models(pair, f"config.comparisons.{kind}[{j}]")
 
     study_b = cfg.get("study_b")
     if study_b:
@@ -203,10 +295,34 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
                         f"config.study_b.pairs[{j}]: {name!r} has only released attention; "
                         "Study B needs a checkpoint"
                     )
-        if study_b.get("pairs") and "prompts" not in study_b:
-            raise ConfigError("config.study_b.prompts: required with study_b.pairs")
+            _check_two_models(pair, f"config.study_b.pairs[{j}]")
+        for j, name in enumerate(study_b.get("models", [])):
+            if name not in names:
+                raise ConfigError(f"config.study_b.models[{j}]: unknown model {name!r}")
+            if model_source(cfg["models"][names[name]]) == "release":
+                raise ConfigError(
+                    f"config.study_b.models[{j}]: {name!r} has only released attention; "
+                    "Study B needs a checkpoint"
+                )
+        if "prompts" in study_b and "prompts_tar" in study_b:
+            raise ConfigError("config.study_b.prompts_tar: give prompts or prompts_tar, not both")
+        if "prompts_tar" in study_b and "release_tar" in study_b:
+            # both would write attribution_scores.tsv: the released matrices' and the models'
+            raise ConfigError(
+                "config.study_b.prompts_tar: not with release_tar (which scores the released "
+                "matrices into the same tables); run them as two configs"
+            )
+        runs_models = study_b.get("pairs") or study_b.get("models")
+        if runs_models and not {"prompts", "prompts_tar"} & set(study_b):
+            raise ConfigError(
+                "config.study_b.prompts: required with study_b.pairs or study_b.models "
+                "(or prompts_tar)"
+            )
+        if "prompts_tar" in study_b:
+            must_exist("config.study_b.release_manifest", study_b["release_manifest"])
         for key in (
             "prompts",
+            "prompts_tar",
             "vocabulary",
             "glove",
             "instruction_verbs",
@@ -237,6 +353,8 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
             )
         if reading["source"] == "release" and "release_suffix" not in spec:
             raise ConfigError(f"config.reading.groups.{group}: needs release_suffix (p1, p2)")
+    if "fmri" in reading:
+        _check_fmri(reading)
     uses_release = reading["source"] == "release" or "release" in sources
     if uses_release:
         if "release_dir" not in cfg:
@@ -247,6 +365,46 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
         if not cfg.get("release_download", False):
             must_exist("config.release_dir", cfg["release_dir"], "folder")
     return cfg
+
+
+def _check_two_models(pair: list[str], where: str) -> None:
+    # a model against itself gives JS 0 and p = 1 rows that read like a finding
+    if pair[0] == pair[1]:
+        raise ConfigError(
+            f"{where}: compares {pair[0]!r} with itself; a comparison needs two different models"
+        )
+
+
+def _check_fmri(reading: Mapping[str, Any]) -> None:
+    """The fMRI exclusions name a configured group and region: the jobs exclude per group and
+    region, so a typo (``l1``, ``L9``) would exclude no one and analyse the reader."""
+    fmri = reading["fmri"]
+    if reading["source"] != "release":
+        raise ConfigError(
+            "config.reading.fmri: only with reading.source 'release' (the fMRI comes with the "
+            f"released data), not {reading['source']!r}"
+        )
+    groups = list(reading["groups"])
+    for i, entry in enumerate(fmri["exclude_readers"]):
+        where = f"config.reading.fmri.exclude_readers[{i}]"
+        group = entry["group"]
+        if group not in groups:
+            raise ConfigError(
+                f"{where}.group: unknown group {group!r}; reading.groups: {', '.join(groups)}"
+            )
+        region = entry.get("region")
+        if region is not None and region not in fmri["regions"]:
+            raise ConfigError(
+                f"{where}.region: {region!r} is not in reading.fmri.regions "
+                f"({', '.join(fmri['regions'])}); the entry would exclude no one"
+            )
+        reader = entry["reader"]
+        # the index's upper end is only known from the release's files (checked there)
+        if isinstance(reader, str) and not re.fullmatch(rf"{re.escape(group)}-[0-9]+", reader):
+            raise ConfigError(
+                f"{where}.reader: reader id {reader!r} is not of the form {group}-NN "
+                f"(a reader of group {group}) nor a 0-based index"
+            )
 
 
 def _check_zoo_model(spec: Mapping[str, Any], where: str) -> None:
@@ -374,6 +532,19 @@ def is_synthetic(cfg: Mapping[str, Any]) -> bool:
     if reading["source"] == "simulated" or reading.get("synthetic", False):
         return True
     return any("zoo" in m or m.get("synthetic", False) for m in cfg["models"])
+
+
+def study_b_synthetic(cfg: Mapping[str, Any]) -> bool:
+    """Whether Study B's model tables rest on made-up models (they read no human data).
+
+    Study B asks what happens inside models, so its tables are SYNTHETIC exactly when one
+    of its models is (a demo zoo model, or ``synthetic: true``), whatever the readers of
+    Study A are: real checkpoints answering prompts are real outputs next to simulated
+    readers.
+    """
+    study_b = cfg.get("study_b") or {}
+    names = {m for pair in study_b.get("pairs", []) for m in pair} | set(study_b.get("models", []))
+    return any("zoo" in m or m.get("synthetic", False) for m in cfg["models"] if m["name"] in names)
 
 
 def extraction_resources(model: Mapping[str, Any], *, force_gpu: bool = False) -> dict[str, int]:

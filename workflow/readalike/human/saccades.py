@@ -17,13 +17,21 @@ A comma-separated file with a header row and one row per fixation:
     0-based indices into the stimuli (:func:`readalike.core.stimuli.read_stimuli`): the
     ``word``-th whitespace word of sentence ``sentence`` of article ``article``.
 ``duration``
-    Fixation duration in milliseconds, a non-negative number.
+    Fixation duration in milliseconds: positive, at most :data:`MAX_FIXATION_MS` (a
+    minute). A zero duration leaves a ``dur`` matrix of zeros, whose R^2 is undefined; a
+    larger one is not a fixation (durations in microseconds, or corrupt values, whose
+    squares overflow in the fits).
 
 Rows are in reading order within each (``subject``, ``article``, ``sentence``); rows of
 different readers or sentences may be interleaved in any way. Other columns are ignored.
 Fixations off the text (blinks, fixations on the margin) must be dropped beforehand: a
 saccade is counted between every two consecutive rows of a reader in one sentence, so a
 reader's visits to a sentence that are split by reading another sentence are joined.
+
+Every row belongs to a group the run analyses (:func:`read_fixations`' ``groups``): a row
+of another group (``L3`` for ``L2``) would otherwise be left out without a word. A reader
+whose rows are one block written twice, fixation for fixation and duration for duration
+(a reader's file appended twice), is refused: no re-reading repeats every fixation.
 
 Saccade matrices
 ----------------
@@ -69,6 +77,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +99,8 @@ SACCADE_RULES = {
 }
 
 _INDEX_COLUMNS = ("article", "sentence", "word")
+#: Longest fixation accepted, in ms (module docstring).
+MAX_FIXATION_MS = 60_000
 
 
 def _line(index: int) -> int:
@@ -102,13 +113,16 @@ def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def read_fixations(path: str | os.PathLike) -> pd.DataFrame:
+def read_fixations(path: str | os.PathLike, groups: Sequence[str] | None = None) -> pd.DataFrame:
     """Read and validate a fixation CSV (format in the module docstring).
 
     Parameters
     ----------
     path
         The CSV file.
+    groups
+        The reader groups the run analyses; a row of any other group is refused. None
+        accepts every group.
 
     Returns
     -------
@@ -123,8 +137,10 @@ def read_fixations(path: str | os.PathLike) -> pd.DataFrame:
     ------
     ValueError
         If the file is empty, lacks a column, or a row holds an empty or NaN value, a
-        non-integer or negative index, or a non-numeric, infinite or negative duration;
-        the message names the file and, for a bad value, the line and column.
+        non-integer or negative index, a duration that is not a positive number of at most
+        :data:`MAX_FIXATION_MS`, or a group not in ``groups``; or if a reader's rows are one
+        block written twice. The message names the file and, for a bad value, the line and
+        column (and the reader and sentence of a bad duration).
     """
     path = Path(path)
     try:
@@ -171,17 +187,70 @@ def read_fixations(path: str | os.PathLike) -> pd.DataFrame:
             bad |= (values < 0) | (values != np.floor(values))
             expected = "a non-negative integer index"
         else:
-            bad |= values < 0
-            expected = "a non-negative, finite duration in ms"
+            bad |= (values <= 0) | (values > MAX_FIXATION_MS)
+            expected = f"a positive duration in ms, at most {MAX_FIXATION_MS}"
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
+            who = ""
+            if column == "duration":  # the indices are checked by now
+                who = (
+                    f" (subject {out['subject'].iloc[row]!r} article {out['article'].iloc[row]} "
+                    f"sentence {out['sentence'].iloc[row]})"
+                )
             raise ValueError(
                 f"{path}: line {_line(table.index[row])}: {column} is "
-                f"{_plain(table[column].iloc[row])!r}, expected {expected}"
+                f"{_plain(table[column].iloc[row])!r}, expected {expected}{who}"
             )
         out[column] = values.astype(np.int64) if column in _INDEX_COLUMNS else values
+    if groups is not None:
+        unknown = ~out["group"].isin(list(groups)).to_numpy()
+        if unknown.any():
+            row = int(np.flatnonzero(unknown)[0])
+            raise ValueError(
+                f"{path}: line {_line(out.index[row])}: group {out['group'].iloc[row]!r} is not "
+                f"a configured reader group ({', '.join(groups)}); its rows would be left out"
+            )
+    _check_doubled_readers(out, path)
     out.attrs["path"] = str(path)
     return out
+
+
+def _check_doubled_readers(table: pd.DataFrame, path: Path) -> None:
+    """Refuse a reader whose rows, in file order, are one block of 2+ fixations written twice.
+
+    Vectorised over readers: each reader's rows in the first half of their rows are compared
+    with the rows half a reader's count later.
+    """
+    if table.empty:
+        return
+    reader, _ = pd.factorize(table["subject"])
+    order = np.argsort(reader, kind="stable")  # each reader's rows together, in file order
+    counts = np.bincount(reader)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    of_row = reader[order]
+    rank = np.arange(order.size) - start[of_row]
+    half = counts // 2
+    candidate = (counts % 2 == 0) & (counts >= 4)
+    first = np.flatnonzero(candidate[of_row] & (rank < half[of_row]))
+    if first.size == 0:
+        return
+    a, b = order[first], order[first + half[of_row[first]]]
+    same = np.ones(first.size, dtype=bool)
+    for column in ("group", *_INDEX_COLUMNS, "duration"):
+        values = table[column].to_numpy()
+        same &= values[a] == values[b]
+    differ = np.bincount(of_row[first], weights=~same, minlength=counts.size)
+    doubled = np.flatnonzero(candidate & (differ == 0))
+    if doubled.size:
+        k = int(doubled[0])
+        rows = order[start[k] : start[k] + counts[k]]
+        n = int(half[k])
+        raise ValueError(
+            f"{path}: reader {table['subject'].iloc[rows[0]]!r}: their last {n} rows (from line "
+            f"{_line(table.index[rows[n]])}) repeat their first {n} (from line "
+            f"{_line(table.index[rows[0]])}) fixation for fixation; the reader's block appended "
+            "twice? A re-reading never repeats every fixation and duration"
+        )
 
 
 def _where(fixations: pd.DataFrame, row: int) -> str:

@@ -35,6 +35,15 @@ def replication_summary(resemblance: pd.DataFrame, reference_group: str) -> pd.D
             f"reference group {reference_group!r} not in the resemblance table "
             f"(groups: {sorted(set(resemblance['group']))})"
         )
+    # a group and measure without one R^2 would read "exceeds the reference at 0 layers"
+    finite = pd.Series(np.isfinite(resemblance["r2"].to_numpy(dtype=np.float64)))
+    keys = [resemblance[c].to_numpy() for c in ("model", "measure", "group")]
+    for (model, measure, group), usable in finite.groupby(keys).any().items():
+        if not usable:
+            raise ValueError(
+                f"human_resemblance.tsv: model {model} measure {measure} group {group}: no "
+                "layer has an R^2 (the human values do not vary); no summary is made from it"
+            )
     rows = []
     for (model, measure), part in resemblance.groupby(["model", "measure"], sort=False):
         wide = {

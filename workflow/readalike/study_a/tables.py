@@ -9,6 +9,8 @@ are never all held in float64.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import logging
 import os
 import warnings
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from readalike.core import formats
+from readalike.core.memory import check_memory
 from readalike.core.pairs import (
     LAYER_BLOCK,
     PairIndex,
@@ -44,7 +47,8 @@ class AttentionLayout(NamedTuple):
 
 
 def load_attention_pairs(path: PathLike) -> tuple[AttentionLayout, np.ndarray, PairIndex]:
-    """Read an attention file and stack its pairs: ``(L, H, P)`` float16 and their index.
+    """Read an attention file and stack its pairs: ``(L, H, P)`` float16 (float32 for a float32
+    file) and their index.
 
     The file is read one sentence at a time into the pairs (``formats.iter_attention``,
     ``pairs.stack_pair_stream``): the whole set is never held beside them, which was the
@@ -54,8 +58,14 @@ def load_attention_pairs(path: PathLike) -> tuple[AttentionLayout, np.ndarray, P
     n_layers, n_heads = formats.attention_shape(path)
     lengths = formats.attention_lengths(path)
     matrices = (matrix for _, _, matrix in formats.iter_attention(path))
+    first = next(matrices)
+    # float32 attention (released GPT-2 large) keeps its precision: in float16 its
+    # per-reader R^2 moved by up to 6e-6
+    dtype = np.float32 if first.dtype == np.float32 else np.float16
     try:
-        pairs = stack_pair_stream(matrices, lengths, (n_layers, n_heads), np.float16)
+        pairs = stack_pair_stream(
+            itertools.chain([first], matrices), lengths, (n_layers, n_heads), dtype
+        )
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from None
     return AttentionLayout(n_layers, n_heads), pairs, pair_index(lengths)
@@ -70,7 +80,9 @@ def load_human_pairs(
     """Stack every group's and measure's human matrices over the pairs of ``index``.
 
     Raises a ValueError naming both files, the article and the sentence when a human matrix's
-    word count differs from the attention's.
+    word count differs from the attention's, and one naming the file, group and measure when
+    a measure holds one value throughout: it has no variance to explain, so every R^2 of it
+    would be NaN (blank cells, "exceeds at 0 layers", a failing control) instead of a reason.
     """
     out: dict[tuple[str, str], np.ndarray] = {}
     synthetic = False
@@ -81,7 +93,13 @@ def load_human_pairs(
             [list(a) for a in index.lengths], saccades.lengths(), str(attention_path), str(path)
         )
         for measure in measures:
-            out[group, measure] = stack_pairs(saccades.measures[measure], np.float64)
+            y = stack_pairs(saccades.measures[measure], np.float64)
+            if y.size and y.min() == y.max():
+                raise ValueError(
+                    f"{path}: group {group} measure {measure}: every entry is {y[0]:g}, so "
+                    "nothing varies for attention to explain (fixation durations of zero?)"
+                )
+            out[group, measure] = y
     return out, synthetic
 
 
@@ -478,6 +496,7 @@ def controls_table(
 #: Columns of :func:`reader_resemblance_table` (the writer adds ``provenance``).
 READER_RESEMBLANCE_COLUMNS = (
     "model",
+    "definition",
     "group",
     "measure",
     "layer",
@@ -487,6 +506,17 @@ READER_RESEMBLANCE_COLUMNS = (
     "r2_heldout",
     "r2_shuffled",
 )
+#: Values of ``definition`` in ``reader_resemblance.tsv``, the project's first: the tables
+#: and figures made from it read the project's rows (:func:`project_rows`).
+READER_DEFINITIONS = ("project", "authors")
+
+
+def project_rows(readers: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``reader_resemblance.tsv`` under the project's definition (all rows of a
+    table without a ``definition`` column)."""
+    if "definition" not in readers.columns:
+        return readers
+    return readers[readers["definition"] == READER_DEFINITIONS[0]].drop(columns="definition")
 
 
 def load_reader_pairs(
@@ -548,6 +578,86 @@ def load_reader_pairs(
     return keys, np.concatenate(targets), np.concatenate(present)
 
 
+def _attention_words(pairs: np.ndarray, index: PairIndex) -> np.ndarray:
+    """``(S,)`` words of each sentence the attention holds: one past its last row that is not
+    zero in every layer and head (softmax attention gives every word it read some weight;
+    rows past it are the zero padding of a longer file block)."""
+    used = np.zeros(index.n_pairs, dtype=bool)
+    for layer in range(pairs.shape[0]):  # one layer at a time: no (L, H, P) bool temporary
+        used |= (pairs[layer] != 0).any(axis=0)
+    rows = np.where(used, index.row + 1, 0)
+    first = np.flatnonzero(np.r_[True, index.sentence[1:] != index.sentence[:-1]])
+    return np.maximum.reduceat(rows, first)
+
+
+def _group_pairs(
+    index: PairIndex,
+    words: np.ndarray,
+    lengths: list[list[int]],
+    group: str,
+    path: PathLike,
+    attention_path: PathLike,
+) -> np.ndarray | None:
+    """The pairs of ``index`` that a group's sentences of ``lengths`` words cover (None: all).
+
+    A group's sentence may be shorter than the attention's only where the attention's rows
+    past it are zero padding (``words``): the per-reader fMRI files of one group may hold
+    fewer words than another group's (the release: L2 gives article 0 sentence 20 12 words,
+    L1 10), and the attention is stored at the longest. Pairs are ordered row by row, so the
+    first ``m (m + 1) / 2`` pairs of a sentence are those of its top-left ``m`` words.
+    """
+    stored = [n for article in index.lengths for n in article]
+    flat = [n for article in lengths for n in article]
+    if [len(a) for a in lengths] != [len(a) for a in index.lengths]:
+        formats.check_same_lengths(
+            [[0] * len(a) for a in index.lengths],
+            [[0] * len(a) for a in lengths],
+            str(attention_path),
+            str(path),
+        )
+    if flat == stored:
+        return None
+    sentence_of = [(a, s) for a, article in enumerate(lengths) for s in range(len(article))]
+    for k, (n, n_stored) in enumerate(zip(flat, stored, strict=True)):
+        if n > n_stored or (n < n_stored and words[k] > n):
+            a, s = sentence_of[k]
+            raise ValueError(
+                f"{path}: group {group} article {a} sentence {s} has {n} words, "
+                f"{attention_path} has {n_stored} ({int(words[k])} with attention)"
+            )
+    starts = np.concatenate([[0], np.cumsum([n * (n + 1) // 2 for n in stored])[:-1]])
+    return np.concatenate(
+        [start + np.arange(n * (n + 1) // 2) for start, n in zip(starts, flat, strict=True)]
+    )
+
+
+def _reader_fits(
+    pairs: np.ndarray,
+    targets: np.ndarray,
+    present: np.ndarray,
+    index: PairIndex,
+    block_size: int,
+    shuffle_seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``r2``, ``r2_heldout``, ``r2_shuffled`` (each ``(L, N)``) and ``n_pairs`` ``(N,)``."""
+    n_targets = targets.shape[0]
+    # The control: each reader's values permuted within every sentence (one seeded permutation
+    # shared by all readers), fitted as extra targets of the same solve. It keeps a reader's
+    # distribution and sentences and breaks only the word-pair alignment with the attention.
+    order = resemblance.shuffle_within_sentences(
+        np.arange(index.n_pairs), index, np.random.default_rng(shuffle_seed)
+    )
+    targets = np.concatenate([targets, targets[:, order]])
+    present = np.concatenate([present, present])
+    r2, r2_out, n_pairs = [], [], None
+    for block in layer_blocks(pairs.shape[0], block_size):
+        block_r2, block_out, n_pairs = resemblance.reader_r2(pairs[block], targets, present, index)
+        r2.append(block_r2)
+        r2_out.append(block_out)
+    r2, r2_out = np.concatenate(r2), np.concatenate(r2_out)  # (L, 2N)
+    return r2[:, :n_targets], r2_out[:, :n_targets], r2[:, n_targets:], n_pairs[:n_targets]
+
+
 def reader_resemblance_table(
     attention_path: PathLike,
     human_paths: Mapping[str, PathLike],
@@ -559,45 +669,90 @@ def reader_resemblance_table(
     """Per layer, group, measure and reader: R^2 of the layer's heads -> the reader's matrix.
 
     The per-reader counterpart of :func:`resemblance_table`: each reader's entries over the
-    pairs ``j <= i`` of the sentences they read, OLS on the heads plus an intercept, in-sample
-    (the authors' definition) and held out by article
-    (:func:`readalike.study_a.resemblance.reader_r2`). Every reader of every group and measure is a
-    target of one batched solve per block of layers.
+    pairs ``j <= i`` of the sentences, OLS on the heads plus an intercept, in-sample (the
+    authors' measure) and held out by article (:func:`readalike.study_a.resemblance.reader_r2`).
+    Every reader of every group and measure is a target of one batched solve per block of
+    layers (groups whose sentences differ in length are solved apart).
+
+    Two definitions of a reader's data, both written (column ``definition``):
+
+    ``project``
+        the sentences the reader has a matrix of (a sentence without a saccade is "not
+        read") whose words the attention holds: a sentence of the per-reader files that is
+        longer than the attention's words (its rows past them zero padding) is left out.
+    ``authors``
+        every sentence, one without a matrix counted as zeros, the attention sliced to the
+        reader's word count whatever it holds there: the authors'
+        ``utils/regression/heads_vs_fmri.py``, whose per-reader in-sample R^2 these rows
+        equal (to 1e-15 on the release's GPT-2 large).
 
     Returns
     -------
-    DataFrame with columns :data:`READER_RESEMBLANCE_COLUMNS`, sorted by group, measure,
-    layer and reader; ``r2_shuffled`` is the in-sample R^2 of the same fit after the reader's
-    values were permuted within each sentence (seeded by ``shuffle_seed``): the chance level
-    that ``r2`` must beat; a group's number of readers is its number of distinct ``reader``s (a
-    group with fewer than 3 readers is kept, with a logged warning).
+    DataFrame with columns :data:`READER_RESEMBLANCE_COLUMNS`: the ``project`` rows, then the
+    ``authors`` rows, each sorted by group, measure, layer and reader; ``r2_shuffled`` is the
+    in-sample R^2 of the same fit after the reader's values were permuted within each
+    sentence (seeded by ``shuffle_seed``): the chance level that ``r2`` must beat; a group's
+    number of readers is its number of distinct ``reader``s (a group with fewer than 3
+    readers is kept, with a logged warning).
+
+    Raises
+    ------
+    ValueError
+        Naming the file, group, article and sentence where a group's sentence is longer than
+        the attention's, or shorter than the words the attention holds.
     """
     attention, pairs, index = load_attention_pairs(attention_path)
-    n_layers = attention.n_layers
     del attention  # the ragged set is not needed once its pairs are stacked
-    keys, targets, present = load_reader_pairs(human_paths, measures, index, attention_path)
-    n_targets = len(keys)
-    # The control: each reader's values permuted within every sentence (one seeded permutation
-    # shared by all readers), fitted as extra targets of the same solve. It keeps a reader's
-    # distribution and sentences and breaks only the word-pair alignment with the attention.
-    order = resemblance.shuffle_within_sentences(
-        np.arange(index.n_pairs), index, np.random.default_rng(shuffle_seed)
+    formats.check_distinct_readers(human_paths)
+    words = _attention_words(pairs, index)
+    # groups whose sentences have the same lengths share one solve
+    shared: dict[tuple, list[str]] = {}
+    for group, path in human_paths.items():
+        lengths = formats.read_saccades(path, measures[:1]).lengths()
+        shared.setdefault(tuple(map(tuple, lengths)), []).append(group)
+    frames: dict[str, list[pd.DataFrame]] = {d: [] for d in READER_DEFINITIONS}
+    for lengths, groups in shared.items():
+        paths = {g: human_paths[g] for g in groups}
+        take = _group_pairs(
+            index, words, [list(a) for a in lengths], groups[0], paths[groups[0]], attention_path
+        )
+        group_index = index if take is None else pair_index([list(a) for a in lengths])
+        group_pairs = pairs if take is None else pairs[..., take]
+        keys, targets, present = load_reader_pairs(paths, measures, group_index, attention_path)
+        read_all = np.array([n for a in lengths for n in a]) <= words
+        definitions = {
+            "project": present & read_all,
+            "authors": np.broadcast_to(present.any(axis=1, keepdims=True), present.shape),
+        }
+        for definition, mask in definitions.items():
+            fits = _reader_fits(group_pairs, targets, mask, group_index, block_size, shuffle_seed)
+            frames[definition].append(_reader_frame(model, definition, keys, *fits))
+    columns = ["group", "measure", "layer", "reader"]
+    return pd.concat(
+        [
+            pd.concat(frames[d], ignore_index=True).sort_values(columns, kind="stable")
+            for d in READER_DEFINITIONS
+        ],
+        ignore_index=True,
     )
-    targets = np.concatenate([targets, targets[:, order]])
-    present = np.concatenate([present, present])
-    r2, r2_out, n_pairs = [], [], None
-    for block in layer_blocks(n_layers, block_size):
-        block_r2, block_out, n_pairs = resemblance.reader_r2(pairs[block], targets, present, index)
-        r2.append(block_r2)
-        r2_out.append(block_out)
-    r2, r2_out = np.concatenate(r2), np.concatenate(r2_out)  # (L, 2N)
-    r2, r2_shuffled, r2_out = r2[:, :n_targets], r2[:, n_targets:], r2_out[:, :n_targets]
-    n_pairs = n_pairs[:n_targets]
-    n_layers = r2.shape[0]
+
+
+def _reader_frame(
+    model: str,
+    definition: str,
+    keys: list[tuple[str, str, str]],
+    r2: np.ndarray,
+    r2_out: np.ndarray,
+    r2_shuffled: np.ndarray,
+    n_pairs: np.ndarray,
+) -> pd.DataFrame:
+    """Rows of :data:`READER_RESEMBLANCE_COLUMNS` of one solve, targets with pairs only."""
+    n_layers, n_targets = r2.shape
     group, measure, reader = (np.array(column, dtype=object) for column in zip(*keys, strict=True))
     table = pd.DataFrame(
         {
             "model": model,
+            "definition": definition,
             "group": np.tile(group, n_layers),
             "measure": np.tile(measure, n_layers),
             "layer": np.repeat(np.arange(n_layers), n_targets),
@@ -610,9 +765,7 @@ def reader_resemblance_table(
     )
     # a reader of the group with no matrix of this measure (an fMRI region that excludes
     # them) is no target: no row rather than a row of NaN
-    table = table[table["n_pairs"] > 0]
-    columns = ["group", "measure", "layer", "reader"]
-    return table.sort_values(columns, kind="stable").reset_index(drop=True)
+    return table[table["n_pairs"] > 0]
 
 
 def reader_noise_ceiling_table(
@@ -625,26 +778,36 @@ def reader_noise_ceiling_table(
     """``noise_ceiling.tsv``: the ceilings of :mod:`readalike.study_a.noise_ceiling` per group and
     measure.
 
-    Every reader's matrices are stacked over the pairs ``j <= i`` of the corpus, NaN where
-    the reader did not read the sentence.
+    Every reader's matrices are stacked over the pairs ``j <= i`` of the group's sentences,
+    NaN where the reader did not read the sentence (the project's definition).
 
     Returns
     -------
     DataFrame with columns :data:`readalike.study_a.noise_ceiling.CEILING_COLUMNS`, three rows per
     group and measure.
     """
-    first = next(iter(human_paths.values()))
-    index = pair_index(formats.read_saccades(first, measures[:1]).lengths())
-    keys, targets, present = load_reader_pairs(human_paths, measures, index, first)
-    y = np.where(present[:, index.sentence], targets, np.nan)
-    group_measure = [(g, m) for g, m, _ in keys]
+    formats.check_distinct_readers(human_paths)
+    group_measure: list[tuple[str, str]] = []
+    values: dict[tuple[str, str], np.ndarray] = {}
+    for group, path in human_paths.items():
+        # each group over its own sentences: two groups' per-reader fMRI files may give a
+        # sentence different word counts (the release's article 0 sentence 20)
+        index = pair_index(formats.read_saccades(path, measures[:1]).lengths())
+        keys, targets, present = load_reader_pairs({group: path}, measures, index, path)
+        y = np.where(present[:, index.sentence], targets, np.nan)
+        mine = [(g, m) for g, m, _ in keys]
+        group_measure += mine
+        for key in dict.fromkeys(mine):
+            values[key] = y[np.array([k == key for k in mine])]
+    # a bootstrap over readers holds its draws' reader indices and the values they pick
+    most = max(collections.Counter(group_measure).values())
+    check_memory(
+        n_boot * most * 16, f"analysis.statistics.n_bootstrap: {n_boot} draws ({most} readers)"
+    )
     rows = []
-    for key in dict.fromkeys(group_measure):
-        mine = np.array([k == key for k in group_measure])
+    for key, y in values.items():
         rows.append(
-            noise_ceiling.noise_ceiling_table(
-                y[mine], *key, n_boot=n_boot, n_splits=n_splits, seed=seed
-            )
+            noise_ceiling.noise_ceiling_table(y, *key, n_boot=n_boot, n_splits=n_splits, seed=seed)
         )
     return pd.concat(rows, ignore_index=True)
 
@@ -678,6 +841,13 @@ def resemblance_ci_table(
     article_of_sentence = np.array(
         [a for a, article in enumerate(index.lengths) for _ in article], dtype=np.int64
     )
+    # per block of layers: the draws' sentence counts, their R^2 and the percentiles' copies
+    widest = min(block_size, n_layers)
+    check_memory(
+        n_draws * (article_of_sentence.size + 3 * widest * len(targets)) * 8,
+        f"analysis.statistics.n_bootstrap: {n_draws} draws ({article_of_sentence.size} "
+        f"sentences, {widest} layers at a time, {len(targets)} targets)",
+    )
     rows = []
     for block in layer_blocks(n_layers, block_size):
         x = np.swapaxes(pairs[block], 1, 2)  # (B, P, H): regressors last
@@ -696,7 +866,8 @@ def resemblance_ci_table(
 def reader_tests_table(
     readers: pd.DataFrame, groups: Sequence[str], statistics: Mapping[str, float]
 ) -> pd.DataFrame:
-    """``resemblance_tests.tsv``: tests across readers of ``reader_resemblance.tsv``.
+    """``resemblance_tests.tsv``: tests across readers of ``reader_resemblance.tsv``'s project
+    rows (:func:`project_rows`).
 
     Every group after the first (the reference, L1 in the papers' configs) against the
     reference, per model, measure and layer
@@ -709,7 +880,22 @@ def reader_tests_table(
     ----------
     statistics : the config's ``analysis.statistics``: ``n_permutations``, ``seed``,
         ``alpha``, ``min_readers``.
+
+    Raises
+    ------
+    ValueError
+        Naming model, group and measure where no reader has an R^2 in any layer: the
+        tests would report a group of 0 readers, where the cause is the data.
     """
+    readers = project_rows(readers)
+    finite = pd.Series(np.isfinite(readers["r2"].to_numpy(dtype=np.float64)))
+    keys = [readers[c].to_numpy() for c in ("model", "group", "measure")]
+    for (model, group, measure), usable in finite.groupby(keys).any().items():
+        if not usable:
+            raise ValueError(
+                f"reader_resemblance.tsv: model {model} group {group} measure {measure}: no "
+                "reader has an R^2 in any layer (their values do not vary); no test is made"
+            )
     reference, *others = groups
     frames = [
         inference.resemblance_tests_table(
@@ -737,7 +923,8 @@ def model_comparisons_table(
     attention_paths: Mapping[str, PathLike],
     statistics: Mapping[str, float],
 ) -> pd.DataFrame:
-    """``model_comparisons.tsv``: paired tests across readers for each compared pair.
+    """``model_comparisons.tsv``: paired tests across readers for each compared pair (the
+    project rows of ``reader_resemblance.tsv``, :func:`project_rows`).
 
     Parameters
     ----------
@@ -746,6 +933,7 @@ def model_comparisons_table(
     attention_paths : each model's plain attention file, for its depth (quarters are of a
         model's own depth).
     """
+    readers = project_rows(readers)
     n_layers = {m: formats.attention_shape(p)[0] for m, p in attention_paths.items()}
     frames = []
     for kind, model_a, model_b in comparisons:
