@@ -79,6 +79,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -362,114 +363,32 @@ def saccade_matrices(
         no saccade in any sentence, or a fixation lies outside the stimuli (the message
         names the file and line, the subject, article, sentence and word).
     """
-    for key, value in (("duration", duration), ("refixations", refixations), ("pairs", pairs)):
-        if value not in SACCADE_RULES[key]:
-            raise ValueError(
-                f"reading.saccades.{key}: {value!r} is not one of {', '.join(SACCADE_RULES[key])}"
-            )
-    duration_rule = duration  # the name is reused for the fixation durations below
-    found = sorted(pd.unique(fixations["group"].astype(str)))
-    if group not in found:
-        raise ValueError(
-            f"no reader group {group!r} in {fixations.attrs.get('path', 'the fixations')} "
-            f"(groups found: {', '.join(found) or 'none'})"
-        )
+    _check_rule(duration, refixations, pairs)
     where = fixations.attrs.get("path", "fixations")
-    flat_all, n_words = _flat_sentences(fixations, lengths)
-    mine = (fixations["group"].astype(str) == group).to_numpy()
-    all_subjects = fixations["subject"].to_numpy()
-    elsewhere = np.isin(all_subjects[~mine], all_subjects[mine])
-    if elsewhere.any():
-        row = int(np.flatnonzero(~mine)[np.flatnonzero(elsewhere)[0]])
-        raise ValueError(
-            f"{_where(fixations, row)}: reader {all_subjects[row]} is in group {group} and in "
-            f"group {fixations['group'].iloc[row]}; a reader belongs to one group"
-        )
-    flat = flat_all[mine]
-    subject, subjects = pd.factorize(all_subjects[mine])
-    word = fixations["word"].to_numpy(dtype=np.int64)[mine]
-    duration = fixations["duration"].to_numpy(dtype=np.float64)[mine]
-
-    # A stable sort by (subject, sentence) brings each reader's fixations of a sentence
-    # together while keeping their reading order (the row position breaks ties).
-    order = np.lexsort((np.arange(flat.size), flat, subject))
-    subject, flat, word, duration = subject[order], flat[order], word[order], duration[order]
-    same = (subject[1:] == subject[:-1]) & (flat[1:] == flat[:-1])
-    # who read which sentence: from the fixations as recorded, whatever the saccade rule
-    read_sentence_of, read_subject_of = flat[:-1][same], subject[:-1][same]
-    if refixations == "merged":
-        # a run of fixations of one reader on one word becomes one fixation, durations summed
-        starts = np.concatenate([[True], ~(same & (word[1:] == word[:-1]))])
-        run = np.cumsum(starts) - 1
-        duration = np.bincount(run, weights=duration, minlength=int(starts.sum()))
-        subject, flat, word = subject[starts], flat[starts], word[starts]
-        same = (subject[1:] == subject[:-1]) & (flat[1:] == flat[:-1])
-    if pairs == "strict_lower":
-        same = same & (word[1:] != word[:-1])
-    from_word, to_word = word[:-1][same], word[1:][same]
-    saccade_sentence = flat[:-1][same]
-    saccade_subject = subject[:-1][same]
-    left, landed = duration[:-1][same], duration[1:][same]
-    saccade_duration = {"both": left + landed, "left": left, "landed": landed}[duration_rule]
-
-    # All matrices live in one flat vector: sentence k's block starts at first_cell[k]
-    # and cell (i, j) sits at i * n + j inside it, so one bincount fills every sentence.
+    flat, subject, subjects, word, durations, n_words = _group_fixations(fixations, lengths, group)
+    saccades = _saccades(flat, subject, word, durations, duration, refixations, pairs)
     cells = n_words**2
-    first_cell = np.concatenate([[0], np.cumsum(cells)[:-1]])
-    in_sentence = from_word * n_words[saccade_sentence] + to_word
-    index = first_cell[saccade_sentence] + in_sentence
-    total = int(cells.sum())
-    num = np.bincount(index, minlength=total).astype(np.float64)
-    # astype: bincount of no saccades at all returns integers even with weights.
-    dur = np.bincount(index, weights=saccade_duration, minlength=total).astype(np.float64)
 
     # A reader read a sentence when they made a saccade in it (module docstring); readers
     # are ranked by sorted id so that per-reader stacks follow reader_ids.
     reader_ids = sorted(str(s) for s in subjects)
     rank = np.argsort(np.argsort(np.asarray([str(s) for s in subjects]), kind="stable"))
-    n_sentences_total = n_words.size
-    read = np.unique(read_sentence_of * len(subjects) + rank[read_subject_of])
+    read = np.unique(saccades.read_sentence * len(subjects) + rank[saccades.read_subject])
     read_sentence, read_reader = read // len(subjects), read % len(subjects)
-    readers = np.bincount(read_sentence, minlength=n_sentences_total)
+    readers = np.bincount(read_sentence, minlength=n_words.size)
     silent = np.setdiff1d(np.arange(len(subjects)), read_reader)
     if silent.size:
         raise ValueError(
             f"{where}: group {group}: reader {reader_ids[int(silent[0])]} made no saccade in "
             f"any sentence (fewer than 2 fixations in each); drop the reader or check the data"
         )
-    per_cell = np.repeat(readers, cells).astype(np.float64)
-    np.divide(num, per_cell, out=num, where=per_cell > 0)
-    np.divide(dur, per_cell, out=dur, where=per_cell > 0)
+    num, dur = _mean_matrices(saccades, n_words, readers)
+    slot = np.searchsorted(read, saccades.sentence * len(subjects) + rank[saccades.subject])
+    num_r, dur_r = _reader_matrices(saccades, n_words, read_sentence, slot)
+    _warn_unread(readers, lengths, group)
 
-    # Per-reader matrices in one flat vector too: the (sentence, reader) slots in sorted
-    # order (so each sentence's readers are contiguous, in reader_ids order), each slot a
-    # block of n * n cells.
-    slot_cells = cells[read_sentence]
-    slot_first = np.concatenate([[0], np.cumsum(slot_cells)[:-1]])
-    slot = np.searchsorted(read, saccade_sentence * len(subjects) + rank[saccade_subject])
-    slot_index = slot_first[slot] + in_sentence
-    slot_total = int(slot_cells.sum())
-    num_r = np.bincount(slot_index, minlength=slot_total).astype(np.float64)
-    dur_r = np.bincount(slot_index, weights=saccade_duration, minlength=slot_total)
-    dur_r = dur_r.astype(np.float64)
-
-    unread = np.flatnonzero(readers == 0)
     n_sentences = [len(article) for article in lengths]
     first_sentence = np.concatenate([[0], np.cumsum(n_sentences)[:-1]]).astype(np.int64)
-    if unread.size:
-        article_of = np.searchsorted(first_sentence, unread, side="right") - 1
-        names = ", ".join(
-            f"article {a} sentence {k - first_sentence[a]}"
-            for a, k in zip(article_of[:10], unread[:10], strict=True)
-        )
-        more = f" and {unread.size - 10} more" if unread.size > 10 else ""
-        log.warning(
-            "group %s: %d sentence(s) read by no reader, left as zero matrices: %s%s",
-            group,
-            unread.size,
-            names,
-            more,
-        )
 
     def per_article(items: list) -> list[list]:
         return [items[f : f + k] for f, k in zip(first_sentence, n_sentences, strict=True)]
@@ -478,18 +397,16 @@ def saccade_matrices(
         blocks = np.split(flat_values, np.cumsum(cells)[:-1])
         return per_article([b.reshape(n, n) for b, n in zip(blocks, n_words, strict=True)])
 
-    sentence_slots = np.cumsum(readers)[:-1]
-
     def ragged_readers(flat_values: np.ndarray) -> list[list[np.ndarray]]:
         blocks = np.split(flat_values, np.cumsum(readers * cells)[:-1])
         return per_article([b.reshape(-1, n, n) for b, n in zip(blocks, n_words, strict=True)])
 
-    positions = per_article(np.split(read_reader.astype(np.int64), sentence_slots))
+    positions = per_article(np.split(read_reader.astype(np.int64), np.cumsum(readers)[:-1]))
     log.info(
         "group %s: %d readers, %d saccades over %d sentences",
         group,
         len(subjects),
-        int(same.sum()),
+        saccades.sentence.size,
         n_words.size,
     )
     return SaccadeSet(
@@ -504,4 +421,143 @@ def saccade_matrices(
             "num": ReaderMatrices(ragged_readers(num_r), positions),
             "dur": ReaderMatrices(ragged_readers(dur_r), positions),
         },
+    )
+
+
+def _check_rule(duration: str, refixations: str, pairs: str) -> None:
+    for key, value in (("duration", duration), ("refixations", refixations), ("pairs", pairs)):
+        if value not in SACCADE_RULES[key]:
+            raise ValueError(
+                f"reading.saccades.{key}: {value!r} is not one of {', '.join(SACCADE_RULES[key])}"
+            )
+
+
+def _group_fixations(fixations: pd.DataFrame, lengths: list[list[int]], group: str):
+    """One group's fixations, each reader's of a sentence together, in reading order.
+
+    Returns ``(flat sentence, subject code, subject ids, word, duration ms, words per
+    sentence)``; every group's rows are checked against the stimuli first (so a fault in
+    any group is found), and a reader in two groups is refused.
+    """
+    found = sorted(pd.unique(fixations["group"].astype(str)))
+    if group not in found:
+        raise ValueError(
+            f"no reader group {group!r} in {fixations.attrs.get('path', 'the fixations')} "
+            f"(groups found: {', '.join(found) or 'none'})"
+        )
+    flat_all, n_words = _flat_sentences(fixations, lengths)
+    mine = (fixations["group"].astype(str) == group).to_numpy()
+    all_subjects = fixations["subject"].to_numpy()
+    elsewhere = np.isin(all_subjects[~mine], all_subjects[mine])
+    if elsewhere.any():
+        row = int(np.flatnonzero(~mine)[np.flatnonzero(elsewhere)[0]])
+        raise ValueError(
+            f"{_where(fixations, row)}: reader {all_subjects[row]} is in group {group} and in "
+            f"group {fixations['group'].iloc[row]}; a reader belongs to one group"
+        )
+    flat = flat_all[mine]
+    subject, subjects = pd.factorize(all_subjects[mine])
+    word = fixations["word"].to_numpy(dtype=np.int64)[mine]
+    durations = fixations["duration"].to_numpy(dtype=np.float64)[mine]
+    # A stable sort by (subject, sentence) brings each reader's fixations of a sentence
+    # together while keeping their reading order (the row position breaks ties).
+    order = np.lexsort((np.arange(flat.size), flat, subject))
+    return flat[order], subject[order], subjects, word[order], durations[order], n_words
+
+
+class _Saccades(NamedTuple):
+    """Every saccade of a group under one rule, and who read which sentence."""
+
+    sentence: np.ndarray  # (S,) flat sentence index
+    subject: np.ndarray  # (S,) subject code
+    from_word: np.ndarray  # (S,)
+    to_word: np.ndarray  # (S,)
+    duration: np.ndarray  # (S,) ms carried by the saccade
+    read_sentence: np.ndarray  # flat sentence of each consecutive fixation pair, as recorded
+    read_subject: np.ndarray
+
+
+def _saccades(flat, subject, word, durations, duration_rule, refixations, pairs) -> _Saccades:
+    same = (subject[1:] == subject[:-1]) & (flat[1:] == flat[:-1])
+    # who read which sentence: from the fixations as recorded, whatever the saccade rule
+    read_sentence, read_subject = flat[:-1][same], subject[:-1][same]
+    if refixations == "merged":
+        # a run of fixations of one reader on one word becomes one fixation, durations summed
+        starts = np.concatenate([[True], ~(same & (word[1:] == word[:-1]))])
+        run = np.cumsum(starts) - 1
+        durations = np.bincount(run, weights=durations, minlength=int(starts.sum()))
+        subject, flat, word = subject[starts], flat[starts], word[starts]
+        same = (subject[1:] == subject[:-1]) & (flat[1:] == flat[:-1])
+    if pairs == "strict_lower":
+        same = same & (word[1:] != word[:-1])
+    left, landed = durations[:-1][same], durations[1:][same]
+    return _Saccades(
+        sentence=flat[:-1][same],
+        subject=subject[:-1][same],
+        from_word=word[:-1][same],
+        to_word=word[1:][same],
+        duration={"both": left + landed, "left": left, "landed": landed}[duration_rule],
+        read_sentence=read_sentence,
+        read_subject=read_subject,
+    )
+
+
+def _cell_in_sentence(saccades: _Saccades, n_words: np.ndarray) -> np.ndarray:
+    return saccades.from_word * n_words[saccades.sentence] + saccades.to_word
+
+
+def _mean_matrices(saccades: _Saccades, n_words: np.ndarray, readers: np.ndarray):
+    """Group-mean ``num`` and ``dur`` of every sentence in one flat vector each.
+
+    Sentence k's block starts at the cumulative cell count and cell (i, j) sits at
+    ``i * n + j`` inside it, so one bincount fills every sentence; means are over the
+    readers of each sentence.
+    """
+    cells = n_words**2
+    first_cell = np.concatenate([[0], np.cumsum(cells)[:-1]])
+    index = first_cell[saccades.sentence] + _cell_in_sentence(saccades, n_words)
+    total = int(cells.sum())
+    num = np.bincount(index, minlength=total).astype(np.float64)
+    # astype: bincount of no saccades at all returns integers even with weights.
+    dur = np.bincount(index, weights=saccades.duration, minlength=total).astype(np.float64)
+    per_cell = np.repeat(readers, cells).astype(np.float64)
+    np.divide(num, per_cell, out=num, where=per_cell > 0)
+    np.divide(dur, per_cell, out=dur, where=per_cell > 0)
+    return num, dur
+
+
+def _reader_matrices(saccades: _Saccades, n_words, read_sentence, slot):
+    """Per-reader ``num`` and ``dur`` sums in one flat vector each.
+
+    The (sentence, reader) slots are in sorted order (so each sentence's readers are
+    contiguous, in reader_ids order), each slot a block of n * n cells; ``slot`` is each
+    saccade's slot.
+    """
+    slot_cells = (n_words**2)[read_sentence]
+    slot_first = np.concatenate([[0], np.cumsum(slot_cells)[:-1]])
+    slot_index = slot_first[slot] + _cell_in_sentence(saccades, n_words)
+    slot_total = int(slot_cells.sum())
+    num_r = np.bincount(slot_index, minlength=slot_total).astype(np.float64)
+    dur_r = np.bincount(slot_index, weights=saccades.duration, minlength=slot_total)
+    return num_r, dur_r.astype(np.float64)
+
+
+def _warn_unread(readers: np.ndarray, lengths: list[list[int]], group: str) -> None:
+    unread = np.flatnonzero(readers == 0)
+    if not unread.size:
+        return
+    n_sentences = [len(article) for article in lengths]
+    first_sentence = np.concatenate([[0], np.cumsum(n_sentences)[:-1]]).astype(np.int64)
+    article_of = np.searchsorted(first_sentence, unread, side="right") - 1
+    names = ", ".join(
+        f"article {a} sentence {k - first_sentence[a]}"
+        for a, k in zip(article_of[:10], unread[:10], strict=True)
+    )
+    more = f" and {unread.size - 10} more" if unread.size > 10 else ""
+    log.warning(
+        "group %s: %d sentence(s) read by no reader, left as zero matrices: %s%s",
+        group,
+        unread.size,
+        names,
+        more,
     )
