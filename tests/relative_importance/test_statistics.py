@@ -13,7 +13,7 @@ from scipy import stats
 
 from readalike.relative_importance import statistics as st
 from readalike.study_a import inference
-from readalike.study_a.noise_ceiling import _bootstrap_mean
+from readalike.study_a.noise_ceiling import bootstrap_mean
 
 
 def _one(human, model):
@@ -508,7 +508,7 @@ def test_leave_one_reader_out_hand_worked():
     per_reader = np.nanmean(CEILING_RHO, axis=1)
     np.testing.assert_allclose(ceiling.samples, per_reader)
     assert ceiling.value == pytest.approx(per_reader.mean())
-    _, low, high = _bootstrap_mean(per_reader, 500, 2, 0.95)
+    _, low, high = bootstrap_mean(per_reader, 500, 2, 0.95)
     assert (ceiling.interval_low, ceiling.interval_high) == pytest.approx((low, high))
     assert ceiling.kind == "leave_one_reader_out_spearman" and ceiling.n_readers == 3
 
@@ -530,6 +530,30 @@ def test_leave_one_reader_out_against_scipy():
                 np.testing.assert_allclose(got[r, s], expected, atol=1e-12)
 
 
+def test_split_half_reliability_hand_worked():
+    # four readers; readers 0, 1 rank the words 1 < 2 < 3 < 4, readers 2, 3 the reverse
+    # in sentence 1 and the same in sentence 0. Every split into two pairs: either {0,1} vs
+    # {2,3} (sentence 0: rho 1; sentence 1: rho -1; r = 0, rho_SB = 0) or mixed pairs,
+    # whose means are ties in sentence 1 (NaN, left out) and identical in sentence 0
+    # (r = 1, rho_SB = 1).
+    up, down = [1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]
+    sentences = [np.array([up, up, up, up]), np.array([up, up, down, down])]
+    human, offsets = st.pack_sentences(sentences)
+    split = st.split_half_reliability(human, offsets, n_splits=60, seed=1)
+    assert set(np.round(split.samples, 12)) <= {0.0, 1.0}
+    assert split.value == pytest.approx(split.samples.mean())
+    assert split.kind == "split_half_spearman_brown" and split.n_readers == 4
+    # identical readers: every split agrees perfectly
+    same, offsets = st.pack_sentences([np.array([up] * 4), np.array([[2.0, 1.0, 3.0]] * 4)])
+    assert st.split_half_reliability(same, offsets, n_splits=5).value == pytest.approx(1.0)
+
+
+def test_split_half_needs_three_readers():
+    human, offsets = st.pack_sentences([c[:2] for c in CEILING_HUMAN])
+    split = st.split_half_reliability(human, offsets)
+    assert np.isnan(split.value) and "at least 3" in split.note
+
+
 def test_ceiling_needs_three_readers():
     human, offsets = st.pack_sentences([c[:2] for c in CEILING_HUMAN])
     ceiling = st.noise_ceiling(human, offsets)
@@ -542,7 +566,7 @@ def test_ceiling_needs_three_readers():
 def test_reader_bootstrap_equals_study_a_draws():
     values = np.array([0.1, 0.4, 0.35, 0.2, 0.5])
     mean, low, high, n = st.bootstrap_reader_mean(values[:, None], n_boot=400, seed=3)
-    expected = _bootstrap_mean(values, 400, 3, 0.95)
+    expected = bootstrap_mean(values, 400, 3, 0.95)
     np.testing.assert_allclose([mean[0], low[0], high[0]], expected)
     assert n[0] == 5
 

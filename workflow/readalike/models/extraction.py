@@ -31,9 +31,10 @@ renormalised here, so that the attention sink stays measurable downstream.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +44,7 @@ from tqdm.auto import tqdm
 from readalike.core.formats import AttentionSet
 from readalike.core.stimuli import Stimuli
 from readalike.models.bos import input_pad_id, resolve_bos
+from readalike.models.gguf import describe, pretrained_args, provenance_attrs
 from readalike.models.tokenizer import load_tokenizer
 
 logger = logging.getLogger(__name__)
@@ -67,16 +69,19 @@ def load_causal_lm(
     Parameters
     ----------
     path_or_hub_id
-        A local checkpoint folder (e.g. a demo zoo model) or a Hugging Face hub id, passed
-        through to ``from_pretrained`` unchanged.
+        A local checkpoint folder (e.g. a demo zoo model), a Hugging Face hub id, or a
+        ``.gguf`` file (quantised weights, dequantised as they load, the tokenizer read from
+        the same file), turned into ``from_pretrained``'s arguments by
+        :func:`readalike.models.gguf.pretrained_args`.
     dtype
         ``"float32"``, ``"float16"``, ``"bfloat16"``, ``"auto"`` (the checkpoint's own) or a
         ``torch.dtype``. Attention is reduced in float32 whatever the model's dtype.
     device
         ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or ``"auto"``: spread a model too large for
-        one device over all visible GPUs (and CPU) with ``device_map="auto"``; that needs the
-        ``accelerate`` package (in the GPU environment, not the CPU one). Hooks run on each
-        layer's own device.
+        one device over all visible GPUs (and CPU) with ``device_map="auto"``; transformers
+        refuses a device map without the ``accelerate`` package, a dependency of the
+        project for that reason (on a machine without GPUs everything lands on the CPU).
+        Hooks run on each layer's own device.
 
     Returns
     -------
@@ -93,7 +98,8 @@ def load_causal_lm(
     kwargs = {"attn_implementation": "eager", "dtype": dtype}
     if device == "auto":
         kwargs["device_map"] = "auto"
-    model = AutoModelForCausalLM.from_pretrained(path_or_hub_id, **kwargs)
+    location, gguf = pretrained_args(path_or_hub_id)
+    model = AutoModelForCausalLM.from_pretrained(location, **gguf, **kwargs)
     if device != "auto":
         model.to(device)
     model.eval()
@@ -560,6 +566,7 @@ def extract_conditions(
     progress: bool = True,
     n_threads: int | None = None,
     bos: str = "auto",
+    checkpoint_facts: Mapping[str, object] | None = None,
 ) -> dict[str, AttentionSet]:
     """Load a model once and extract the word-level attention under every condition.
 
@@ -581,6 +588,11 @@ def extract_conditions(
     bos
         The model's ``bos`` config choice (:func:`readalike.models.bos.resolve_bos`); the sets'
         attrs record which rule applied.
+    checkpoint_facts
+        What the workflow verified about a GGUF checkpoint
+        (:func:`readalike.models.gguf.verify_gguf`): its quantisation, file and SHA-256 go
+        into the sets' attrs with the dtype it was dequantised to
+        (:func:`readalike.models.gguf.provenance_attrs`) and into the log.
 
     Returns
     -------
@@ -593,10 +605,15 @@ def extract_conditions(
     model, tokenizer = load_causal_lm(model_path, dtype=dtype, device=device)
     bos_id, how = resolve_bos(tokenizer, model.config, bos, model_name)
     bos_text = "no BOS" if bos_id is None else f"BOS {bos_id} ({how}) added by hand"
+    weights = provenance_attrs(checkpoint_facts or {}, model.dtype)
+    if weights:
+        logger.info("%s: %s", model_name, describe(checkpoint_facts, model.dtype))
     source = (
         f"readalike.models.extraction from {model_path}: eager attention in {dtype}, {bos_text}, "
         "BOS and prefix dropped, query tokens averaged and key tokens summed per word"
     )
+    if weights:
+        source += f"; {describe(checkpoint_facts, model.dtype)}"
     sets = {}
     for condition, prefix in conditions.items():
         sets[condition] = attention_set(
@@ -611,6 +628,19 @@ def extract_conditions(
             source=source,
             bos=bos,
         )
-        sets[condition].attrs.update(model_path=str(model_path), dtype=str(dtype))
+        sets[condition].attrs.update(model_path=str(model_path), dtype=str(dtype), **weights)
         logger.info("%s: %s condition extracted", model_name, condition)
     return sets
+
+
+@contextlib.contextmanager
+def frozen_weights(model) -> Iterator[None]:
+    """Freeze the parameters, so the graph keeps no activations for weight gradients."""
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)

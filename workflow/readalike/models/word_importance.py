@@ -133,10 +133,10 @@ from readalike.models.extraction import (
     _attention_modules,
     _model_name,
     assignment_matrix,
+    frozen_weights,
     reduce_to_words,
     word_token_spans,
 )
-from readalike.study_b.attribution import _frozen
 
 logger = logging.getLogger(__name__)
 
@@ -540,7 +540,7 @@ def word_importance(
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     results: list[WordImportance | None] = [None] * len(encoded)
     try:
-        with _frozen(model), torch.enable_grad():
+        with frozen_weights(model), torch.enable_grad():
             for batch in tqdm(batches, desc=f"word importance {model_name}", disable=not progress):
                 items = [encoded[i] for i in batch]
                 input_ids, mask, assignment = _batch_inputs(items, pad)
@@ -687,7 +687,7 @@ def saliency_loop(
     encoded = word_token_spans(tokenizer, words, "", bos_id=bos_id)
     embedding = model.get_input_embeddings()
     ids = torch.from_numpy(encoded.input_ids)[None].to(embedding.weight.device)
-    with _frozen(model), torch.enable_grad():
+    with frozen_weights(model), torch.enable_grad():
         embeds = embedding(ids).detach().requires_grad_(True)
         logits = model(inputs_embeds=embeds, use_cache=False).logits[0]
         log_probs = torch.log_softmax(logits[:-1].float(), dim=-1)

@@ -75,7 +75,7 @@ from readalike.study_a.inference import (
     sentence_counts,
     welch_one_sided,
 )
-from readalike.study_a.noise_ceiling import MIN_READERS, Ceiling, _bootstrap_mean
+from readalike.study_a.noise_ceiling import MIN_READERS, Ceiling, bootstrap_mean
 from readalike.study_a.resemblance import regression_r2
 
 logger = logging.getLogger(__name__)
@@ -454,7 +454,7 @@ def bootstrap_reader_mean(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mean over readers and its percentile bootstrap interval, resampling readers.
 
-    The draws are those of :func:`readalike.study_a.noise_ceiling._bootstrap_mean` (same
+    The draws are those of :func:`readalike.study_a.noise_ceiling.bootstrap_mean` (same
     seed, same readers drawn), applied to every unit at once; a reader without a value at a
     unit (NaN) is left out of that unit's draws.
 
@@ -1027,7 +1027,7 @@ def noise_ceiling(
 
     Each reader's mean over sentences of rho against the others' mean
     (:func:`leave_one_reader_out_spearman`), then the mean over readers with a percentile
-    bootstrap interval over readers (:func:`readalike.study_a.noise_ceiling._bootstrap_mean`,
+    bootstrap interval over readers (:func:`readalike.study_a.noise_ceiling.bootstrap_mean`,
     the same as Study A's ceilings). The others' mean is the best prediction of a reader
     the group offers, so a model's per-reader rho is to be read against it.
 
@@ -1052,7 +1052,7 @@ def noise_ceiling(
         too_few = f"{finite.size} readers; a noise ceiling needs at least {MIN_READERS}"
         note = "; ".join(n for n in (note, too_few) if n)
         return Ceiling(kind, np.nan, np.nan, np.nan, n_readers, samples, note)
-    value, low, high = _bootstrap_mean(finite, n_boot, seed, confidence)
+    value, low, high = bootstrap_mean(finite, n_boot, seed, confidence)
     return Ceiling(kind, value, low, high, n_readers, samples, note)
 
 

@@ -132,7 +132,7 @@ def _per_reader_r2(y: np.ndarray, valid: np.ndarray, include_self: bool) -> np.n
     return _correlation(y, predictor, usable) ** 2
 
 
-def _bootstrap_mean(values: np.ndarray, n_boot: int, seed: int, confidence: float):
+def bootstrap_mean(values: np.ndarray, n_boot: int, seed: int, confidence: float):
     """Mean of ``values`` and the percentile interval of bootstrap means (resampling them)."""
     rng = np.random.default_rng(seed)
     means = values[rng.integers(0, values.size, (n_boot, values.size))].mean(axis=1)
@@ -160,7 +160,7 @@ def _reader_ceiling(y, include_self: bool, n_boot: int, seed: int, confidence: f
         return Ceiling(
             kind, np.nan, np.nan, np.nan, n_readers, r2, _join(note, _too_few(finite.size))
         )
-    value, low, high = _bootstrap_mean(finite, n_boot, seed, confidence)
+    value, low, high = bootstrap_mean(finite, n_boot, seed, confidence)
     return Ceiling(kind, value, low, high, n_readers, r2, note)
 
 

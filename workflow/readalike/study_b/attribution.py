@@ -64,13 +64,14 @@ Decisions and deviations from the authors' code (JacksonWuxs/Interpret_Instructi
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from readalike.models.extraction import frozen_weights
 
 logger = logging.getLogger(__name__)
 
@@ -334,19 +335,6 @@ def generate_responses(
 # --------------------------------------------------------------------------- attribution
 
 
-@contextlib.contextmanager
-def _frozen(model) -> Iterator[None]:
-    """Freeze the parameters, so the graph keeps no activations for weight gradients."""
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-
-
 def _accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
@@ -463,7 +451,7 @@ def attribution_matrix(
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
     model.eval()
     n_prompt, n_resp = len(prompt_ids), len(response_ids)
-    with _frozen(model):
+    with frozen_weights(model):
         embeds, head_input, probs = _response_probabilities(
             model, prompt_ids, response_ids, bos_token_id
         )
@@ -496,7 +484,7 @@ def attribution_loop(
     """
     model.eval()
     n_prompt, n_resp = len(prompt_ids), len(response_ids)
-    with _frozen(model):
+    with frozen_weights(model):
         embeds, _, probs = _response_probabilities(model, prompt_ids, response_ids, bos_token_id)
         out = torch.empty(n_prompt, n_resp, dtype=_accumulation_dtype(embeds.dtype))
         for m in range(n_resp):
