@@ -3,8 +3,9 @@
 On the released data (``../shared/release/scaling_finetuning``): GPT-2 large's word-level
 attention (36 layers x 20 heads, plain) against the per-reader fMRI activation of all five
 regions of both reader groups (about 500 reader x region targets), in-sample R^2 of the
-heads plus an intercept over the pairs ``j <= i`` of the sentences a reader has, as the
-authors' ``heads_vs_fmri.py`` fits them.
+heads plus an intercept over the pairs ``j <= i`` of every sentence at the fMRI files'
+lengths, an unread one as zeros, as the authors' ``heads_vs_fmri.py`` fits them (the
+table's ``authors`` rows).
 
 Both sides start from the project's HDF5 files (converted once, timed apart): the batched
 side is :func:`readalike.study_a.tables.reader_resemblance_table` (in-sample, held out by article
@@ -35,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
 from readalike.core import formats  # noqa: E402
+from readalike.core.pairs import pair_index, stack_pairs  # noqa: E402
 from readalike.release.fmri import (  # noqa: E402
     FMRI_REGIONS,
     fmri_measure,
@@ -46,9 +48,9 @@ from readalike.release.study_a import (  # noqa: E402
     HUMAN_MEASURES,
     load_release_attention,
     load_release_saccades,
+    longest_lengths,
 )
 from readalike.study_a.tables import (  # noqa: E402
-    load_attention_pairs,
     load_reader_pairs,
     reader_resemblance_table,  # noqa: E402
 )
@@ -66,13 +68,14 @@ def convert(release: Path, work: Path) -> tuple[dict[str, Path], list[list[int]]
     readers, _ = load_release_fmri(
         release, GROUPS, {g: lengths for g in GROUPS}, exclude_readers=EXCLUDE
     )
-    paths = {}
+    paths, fmri_lengths = {}, {}
     for group in GROUPS:
         paths[group] = work / f"{group}_fmri.h5"
-        formats.write_saccades(
-            paths[group], fmri_saccade_set(readers[group], lengths, group, "release")
-        )
-    return paths, lengths
+        saccades = fmri_saccade_set(readers[group], lengths, group, "release")
+        fmri_lengths[group] = saccades.lengths()
+        formats.write_saccades(paths[group], saccades)
+    # the attention at the fMRI files' lengths, as the workflow converts it for them
+    return paths, longest_lengths(fmri_lengths.values())
 
 
 def convert_all(release: Path, work: Path) -> dict[str, Path]:
@@ -87,21 +90,31 @@ def convert_all(release: Path, work: Path) -> dict[str, Path]:
 def loop_reference(
     attention_path: Path, human: dict[str, Path], measures: list[str], every: int
 ) -> tuple[list, np.ndarray]:
-    """One lstsq per target and layer, on every ``every``-th target (NaN for the others)."""
-    _, pairs, index = load_attention_pairs(attention_path)
-    keys, targets, present = load_reader_pairs(human, measures, index, attention_path)
-    mask = present[:, index.sentence]
-    r2 = np.full((pairs.shape[0], len(keys)), np.nan)
-    for t in range(0, len(keys), every):  # the reference: one fit per target and layer
-        if not mask[t].any():
-            continue  # a reader excluded from this region: no target
-        y = targets[t, mask[t]]
-        tss = ((y - y.mean()) ** 2).sum()
-        for layer in range(pairs.shape[0]):
-            x = np.column_stack([np.ones(y.size), pairs[layer][:, mask[t]].T.astype(np.float64)])
-            beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-            r2[layer, t] = 1 - ((y - x @ beta) ** 2).sum() / tss
-    return keys, r2
+    """One lstsq per target and layer, on every ``every``-th target (NaN for the others):
+    every sentence of the group at its own lengths, an unread one as zeros."""
+    attention = formats.read_attention(attention_path)
+    keys, r2 = [], []
+    for group, path in human.items():
+        lengths = formats.read_saccades(path, measures[:1]).lengths()
+        sliced = [
+            [m[..., :n, :n] for m, n in zip(article, ns, strict=True)]
+            for article, ns in zip(attention.sentences, lengths, strict=True)
+        ]
+        pairs, index = stack_pairs(sliced, np.float64), pair_index(lengths)
+        group_keys, targets, present = load_reader_pairs({group: path}, measures, index, path)
+        out = np.full((pairs.shape[0], len(group_keys)), np.nan)
+        for t in range(0, len(group_keys), every):  # the reference: one fit per target and layer
+            if not present[t].any():
+                continue  # a reader excluded from this region: no target
+            y = targets[t]
+            tss = ((y - y.mean()) ** 2).sum()
+            for layer in range(pairs.shape[0]):
+                x = np.column_stack([np.ones(y.size), pairs[layer].T])
+                beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+                out[layer, t] = 1 - ((y - x @ beta) ** 2).sum() / tss
+        keys += group_keys
+        r2.append(out)
+    return keys, np.concatenate(r2, axis=1)
 
 
 def main() -> None:
@@ -130,6 +143,7 @@ def main() -> None:
         timed = time.perf_counter() - start
         looped = int((~np.isnan(ref)).any(axis=0).sum())
 
+    table = table[table["definition"] == "authors"]
     got = table.pivot_table(
         index="layer", columns=["group", "measure", "reader"], values="r2", dropna=False
     )

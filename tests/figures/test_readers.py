@@ -127,7 +127,10 @@ def test_reader_figures_mapping():
         "resemblance_tests",
         "noise_ceiling",
     ]
-    assert READER_FIGURES["brain_resemblance_by_layer"][1] == ["reader_resemblance"]
+    assert READER_FIGURES["brain_resemblance_by_layer"][1] == [
+        "reader_resemblance",
+        "noise_ceiling",
+    ]
 
 
 @pytest.mark.parametrize("name", list(READER_FIGURES))
@@ -139,6 +142,13 @@ def test_stamp_follows_provenance(name, provenance, stamped):
     fig = _draw(name, provenance)
     assert isinstance(fig, plt.Figure)
     assert ("SYNTHETIC" in [t.get_text() for t in fig.texts]) is stamped
+
+
+@pytest.mark.parametrize("name", list(READER_FIGURES))
+def test_a_modified_release_is_stamped_modified(name):
+    fig = _draw(name, "modified")
+    assert "MODIFIED" in [t.get_text() for t in fig.texts]
+    assert "SYNTHETIC" not in [t.get_text() for t in fig.texts]
 
 
 def test_one_synthetic_table_is_enough_to_stamp():
@@ -264,32 +274,60 @@ def test_reader_mean_se_by_hand():
     np.testing.assert_allclose(out["se"][:2], stats.sem(wide, nan_policy="omit"))
 
 
-def test_brain_panels_relative_depth_and_lines():
+def _brain_readers() -> pd.DataFrame:
+    """Two fMRI regions, with the shuffled control and the authors' rows beside the project's."""
     readers = _reader_resemblance()
     readers = pd.concat(
         [readers, readers[readers["measure"] == "fmri_angular"].assign(measure="fmri_middle")]
     )
-    fig = brain_resemblance_by_layer(readers)
-    assert [ax.get_title() for ax in fig.axes] == ["angular", "middle"]
-    for ax in fig.axes:
-        # one line and one band per (model, group)
-        assert len(ax.get_lines()) == len(DEPTH) * len(GROUPS)
-        assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 4
-        for model, n in DEPTH.items():
-            lines = [line for line in ax.get_lines() if line.get_gid().startswith(model)]
-            assert len(lines) == 2
-            for line in lines:
+    readers = readers.assign(r2_shuffled=readers["r2"] / 10, definition="project")
+    # the authors' rows must not be drawn: far off every curve
+    return pd.concat([readers, readers.assign(definition="authors", r2=9.0)], ignore_index=True)
+
+
+def test_brain_panels_relative_depth_and_lines():
+    readers = _brain_readers()
+    fig = brain_resemblance_by_layer(readers, _noise_ceiling())
+    titles = ["angular, tiny-s", "angular, tiny-m", "middle, tiny-s", "middle, tiny-m"]
+    assert [ax.get_title() for ax in fig.axes] == titles
+    project = readers[readers["definition"] == "project"]
+    for ax, title in zip(fig.axes, titles, strict=True):
+        region, model = title.split(", ")
+        n = DEPTH[model]
+        # per group: in-sample with its band, held out, shuffled
+        curves = [line for line in ax.get_lines() if ":" in str(line.get_gid())]
+        assert sorted(line.get_gid() for line in curves if "ceiling" not in line.get_gid()) == [
+            f"{kind}:{g}" for kind in ("heldout", "r2", "shuffled") for g in GROUPS
+        ]
+        assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 2
+        for line in curves:
+            if not line.get_gid().startswith("ceiling"):
                 np.testing.assert_allclose(line.get_xdata(), np.arange(n) / (n - 1))
-        styles = {line.get_gid(): line.get_linestyle() for line in ax.get_lines()}
-        assert styles["tiny-s:L1"] == styles["tiny-s:L2"] != styles["tiny-m:L1"]
-        colors = {line.get_gid(): line.get_color() for line in ax.get_lines()}
-        assert colors["tiny-s:L1"] == colors["tiny-m:L1"] != colors["tiny-s:L2"]
+        styles = {line.get_gid(): line.get_linestyle() for line in curves}
+        assert styles["r2:L1"] == "-" and styles["heldout:L1"] == "--"
+        assert styles["shuffled:L1"] == ":"
+        colors = {line.get_gid(): line.get_color() for line in curves}
+        assert colors["r2:L1"] == colors["shuffled:L1"] != colors["r2:L2"]
+        rows = project[(project["model"] == model) & (project["measure"] == f"fmri_{region}")]
+        for kind, column in (("r2", "r2"), ("heldout", "r2_heldout"), ("shuffled", "r2_shuffled")):
+            (line,) = _by_gid(ax, f"{kind}:L2")
+            mean = rows[rows["group"] == "L2"].groupby("layer")[column].mean()
+            np.testing.assert_allclose(line.get_ydata(), mean.to_numpy())
+        # the ceiling: only L1 of the angular region has a leave-one-out one
+        ceilings = _by_gid(ax, "ceiling:L1")
+        if region == "angular":
+            (ceiling,) = ceilings
+            assert ceiling.get_ydata()[0] == 0.05 and ceiling.get_linestyle() == "-."
+        else:
+            assert not ceilings
+        assert not _by_gid(ax, "ceiling:L2")
 
 
 def test_brain_depth_of_a_partial_copy():
     # the release holds only the first layers of a deeper model
     fig = brain_resemblance_by_layer(_reader_resemblance(), n_layers={"tiny-s": 7})
-    (line,) = _by_gid(fig.axes[0], "tiny-s:L1")
+    assert fig.axes[0].get_title() == "fmri_angular"[5:] + ", tiny-s"
+    (line,) = _by_gid(fig.axes[0], "r2:L1")
     np.testing.assert_allclose(line.get_xdata(), np.arange(3) / 6)
 
 
@@ -364,3 +402,10 @@ def test_resemblance_ci_figure_without_noise_ceilings_draws_no_ceiling():
     )
     fig = resemblance_ci_by_layer(ci, empty_table("noise_ceiling"))
     assert not [line for ax in fig.axes for line in ax.lines if "ceiling" in str(line.get_gid())]
+
+
+def test_l2_vs_l1_draws_the_project_rows_only():
+    readers = _brain_readers()
+    fig = reader_resemblance_l2_vs_l1(readers, _resemblance_tests(), _noise_ceiling())
+    (line,) = _by_gid(fig.axes[0], "r2:L1")
+    assert np.nanmax(line.get_ydata()) < 1  # the authors' rows (9.0) are not averaged in

@@ -265,7 +265,7 @@ def _set_cell(a, s, i, j, value):
         pytest.param(
             lambda obj: obj[1][1].__setitem__(0, _cells(np.ones((5, 5)))),
             "fmri_length_mismatch",
-            "article 1 sentence 0 has 5 words, the human matrices 4",
+            "article 1 sentence 0 has 5 words, the file's other readers 4",
             id="one-reader-other-length",
         ),
         pytest.param(
@@ -316,26 +316,53 @@ def test_faults_of_one_kind_are_one_row_with_a_count(fake_fmri):
     assert row["detail"].endswith("(and 1 more)")
 
 
-def test_a_length_all_readers_share_drops_the_sentence_not_the_readers(fake_fmri):
-    """As in the release: a sentence with more words in every reader than in the human data."""
-    root, raw, _ = fake_fmri
+def _longer(r_odd=2):
+    """Sentence 1 of article 0 with 5 words for every reader, 6 for reader ``r_odd``."""
 
-    def longer(obj):
+    def change(obj):
         for r, reader in enumerate(obj):
             reader[0][1] = _cells(_matrix(r, 5))
-        obj[2][0][1] = _cells(_matrix(2, 6))  # one reader disagrees with everyone
+        obj[r_odd][0][1] = _cells(_matrix(r_odd, 6))  # one reader disagrees with everyone
 
-    _rewrite(root, raw, "p1", "middle", longer)
+    return change
+
+
+def test_a_length_most_readers_share_is_kept_and_the_odd_reader_excluded(fake_fmri):
+    """As in the release: a sentence with more words in (nearly) every reader than in the
+    saccade matrices keeps the readers' count (the attention decides who is the odd one)."""
+    root, raw, _ = fake_fmri
+    for region in REGIONS:
+        _rewrite(root, raw, "p1", region, _longer())
     readers, checks = _load(root)
-    assert list(readers["L1"]["fmri_middle"]) == ["L1-00", "L1-01", "L1-02", "L1-03"]
-    for matrices in readers["L1"]["fmri_middle"].values():
-        assert matrices[0][1] is None and matrices[0][0].shape == (3, 3)
-    (row,) = _rows(checks, check="fmri_sentence_length_mismatch").to_dict("records")
-    assert (row["group"], row["region"], row["reader"], row["value"]) == ("L1", "middle", "", 3)
+    for region in REGIONS:
+        kept = readers["L1"][fm.fmri_measure(region)]
+        assert list(kept) == ["L1-00", "L1-01", "L1-03"]
+        for matrices in kept.values():
+            assert matrices[0][1].shape == (5, 5) and matrices[0][0].shape == (3, 3)
+    rows = _rows(checks, check="fmri_sentence_length_differs", region="middle")
+    (row,) = rows.to_dict("records")
+    assert (row["group"], row["reader"], row["value"]) == ("L1", "", 3)
     assert (
-        "article 0 sentence 1 has 5 words in 3 of 4 readers, 2 in the human matrices"
-        in (row["detail"])
+        "article 0 sentence 1 has 5 words in 3 of 4 readers, 2 in the saccade matrices: kept at 5"
+        in row["detail"]
     )
+    (odd,) = _rows(checks, check="fmri_length_mismatch", region="middle").to_dict("records")
+    assert odd["reader"] == "L1-02" and "has 6 words, the file's other readers 5" in odd["detail"]
+    assert fm.fmri_lengths(readers["L1"], LENGTHS) == [[3, 5], [4]]
+    assert fm.fmri_saccade_set(readers["L1"], LENGTHS, "L1", "t").lengths() == [[3, 5], [4]]
+
+
+def test_regions_that_disagree_on_a_length_keep_the_saccade_matrices_count(fake_fmri):
+    root, raw, _ = fake_fmri
+    _rewrite(root, raw, "p1", "middle", _longer())  # angular keeps 2 words
+    readers, checks = _load(root)
+    for matrices in readers["L1"]["fmri_middle"].values():
+        assert matrices[0][1] is None
+    assert readers["L1"]["fmri_angular"]["L1-00"][0][1].shape == (2, 2)
+    (row,) = _rows(checks, check="fmri_region_length_mismatch").to_dict("records")
+    assert (row["group"], row["region"]) == ("L1", "middle")
+    assert "article 0 sentence 1: [5] words in fmri_middle" in row["detail"]
+    assert fm.fmri_lengths(readers["L1"], LENGTHS) == LENGTHS
 
 
 def test_a_file_that_is_not_a_list_of_readers_is_an_error(fake_fmri):
@@ -511,14 +538,18 @@ def test_real_fmri_counts_and_faults(real_fmri):
     expected["L2", "middle", "fmri_list_cells"] = {"L2-41"}
     del expected["L2", "middle", "fmri_no_articles"]
     assert found == expected
-    # the sentences whose word count every reader's file disagrees with the human matrices on
-    dropped = _rows(checks, check="fmri_sentence_length_mismatch")
-    assert len(dropped) == 5 + 2 * 5
-    assert dropped["detail"].str.contains("article 2 sentence 15 has 13 words").sum() == 10
-    assert dropped["detail"].str.contains("article 0 sentence 20 has 12 words").sum() == 5
+    # the sentences whose word count every reader's file disagrees with the saccade
+    # matrices on: kept at the files' count, in every region
+    differs = _rows(checks, check="fmri_sentence_length_differs")
+    assert len(differs) == 5 + 2 * 5
+    assert differs["detail"].str.contains("article 2 sentence 15 has 13 words").sum() == 10
+    assert differs["detail"].str.contains("article 0 sentence 20 has 12 words").sum() == 5
+    assert _rows(checks, check="fmri_region_length_mismatch").empty
     for g in ("L1", "L2"):
         for matrices in readers[g]["fmri_angular"].values():
-            assert matrices[2][15] is None
+            assert matrices[2][15].shape == (13, 13)
+    assert {m[0][20].shape for m in readers["L2"]["fmri_angular"].values()} == {(12, 12)}
+    assert {m[0][20].shape for m in readers["L1"]["fmri_angular"].values()} == {(10, 10)}
     # one sentence without a saccade: L2 reader 39, article 2 sentence 27
     empty = _rows(checks, check="fmri_empty_sentences")
     assert empty.groupby("group")["value"].sum().to_dict() == {"L1": 0, "L2": 5}
@@ -554,3 +585,133 @@ def test_fmri_saccade_set_keeps_readers_and_averages_present_ones(tmp_path):
     assert middle.readers[0][0].tolist() == [1] and middle.readers[0][1].tolist() == [2]
     np.testing.assert_array_equal(middle.matrices[0][1][0], c3)
     assert middle.present(3).tolist() == [[False, False], [True, False], [False, True]]
+
+
+# ------------------------------------------------- the authors' per-reader fMRI numbers
+
+#: The authors' expected per-reader results for GPT-2 large (angular region), where a copy of
+#: the release holds them (upstream ``expected_results/``; not in the shared copy).
+EXPECTED_RESULTS = "expected_results/lr_scores_reading_brain/heads_vs_fmri"
+
+
+def _tril_idx(n: int) -> tuple[np.ndarray, np.ndarray]:
+    # the authors' order: 00, 10, 11, 20, 21, 22 (row by row, j <= i)
+    return np.tril_indices(n)
+
+
+def heads_vs_fmri(p: int, layers: range, region: str = "angular") -> np.ndarray:
+    """``utils/regression/heads_vs_fmri.py`` of RiverGao/scaling_finetuning at the pinned
+    commit, for GPT-2 large, rebuilt as the reference (its loops, its choices):
+
+    - readers: every one but L1 reader 0 (p == 1, "problematic"), L2 reader 41 in ``middle``
+      and L1 reader 31 in ``anterior``; a reader without 5 articles is skipped, and so is
+      one with a NaN;
+    - sentence lengths from the fMRI matrices (of L1 reader 1, L2 reader 0), the attention
+      file sliced ``[:n, :n]`` to them whatever it holds there; a sentence without a
+      saccade is a matrix of zeros like any other;
+    - per reader and layer, ``LinearRegression().fit(X, y).score(X, y)`` over the pairs
+      ``j <= i`` of every sentence, the heads as regressors: in-sample R^2.
+
+    Returns ``(layers, readers)``, as the authors' ``.npy``.
+    """
+    from sklearn.linear_model import LinearRegression
+
+    from readalike.core.safe_pickle import load_pickle
+
+    human = load_pickle(REAL / fm.fmri_relpath(f"p{p}", region), allowed=fm.FMRI_GLOBALS)
+    first = 1 if p == 1 else 0
+    lengths = [[len(sentence) for sentence in article] for article in human[first]]
+    out = []
+    for layer in layers:
+        attn = np.load(REAL / rel.attention_relpath(rel.GPT2_LARGE_DIR, "rb_p1", layer))
+        x = np.concatenate(
+            [
+                attn[a, s][:, *_tril_idx(n)]  # (heads, pairs)
+                for a, article in enumerate(lengths)
+                for s, n in enumerate(article)
+            ],
+            axis=1,
+        ).T.astype(np.float64)
+        scores = []
+        for subject, data in enumerate(human):
+            if (
+                (p == 1 and subject == 0)
+                or (p == 2 and region == "middle" and subject == 41)
+                or (p == 1 and region == "anterior" and subject == 31)
+                or len(data) != 5
+            ):
+                continue
+            y = np.concatenate(
+                [np.array(m)[_tril_idx(len(m))] for article in data for m in article]
+            ).astype(np.float64)
+            if np.isnan(y).any():
+                continue
+            scores.append(LinearRegression().fit(x, y).score(x, y))
+        out.append(scores)
+    return np.array(out)
+
+
+@pytest.fixture(scope="module")
+def authors_rows(tmp_path_factory):
+    """The project's ``reader_resemblance`` of GPT-2 large's first layers on the angular
+    region, converted and run as the workflow does (the fMRI files' lengths, float32)."""
+    from readalike.core.formats import write_attention, write_saccades
+    from readalike.study_a.tables import reader_resemblance_table
+
+    tmp = tmp_path_factory.mktemp("authors")
+    lengths = rel.load_release_saccades(REAL, "p1", measures={"num": "mean_saccade_num"}).lengths()
+    readers, _ = fm.load_release_fmri(REAL, regions=["angular"], exclude_readers=AUTHORS_EXCLUSIONS)
+    paths, fmri_lengths = {}, {}
+    for group in ("L1", "L2"):
+        saccades = fm.fmri_saccade_set(readers[group], lengths, group, "release")
+        paths[group] = tmp / f"{group}_fmri.h5"
+        fmri_lengths[group] = saccades.lengths()
+        write_saccades(paths[group], saccades)
+    attention, _ = rel.load_release_attention(
+        REAL,
+        rel.GPT2_LARGE_DIR,
+        "rb_p1",
+        rel.longest_lengths(fmri_lengths.values()),
+        "gpt2-large",
+        "plain",
+        n_layers=N_AUTHOR_LAYERS,
+    )
+    write_attention(tmp / "gpt2.h5", attention)
+    return reader_resemblance_table(tmp / "gpt2.h5", paths, ["fmri_angular"], "gpt2-large")
+
+
+#: Layers compared with the rebuilt reference (its loops take seconds per layer).
+N_AUTHOR_LAYERS = 3
+
+
+def _wide(table, definition, group):
+    rows = table[(table["definition"] == definition) & (table["group"] == group)]
+    return rows.pivot(index="layer", columns="reader", values="r2").to_numpy()
+
+
+@needs_release
+@pytest.mark.parametrize(("p", "group", "n_readers"), [(1, "L1", 45), (2, "L2", 54)])
+def test_authors_rows_equal_the_authors_heads_vs_fmri(authors_rows, p, group, n_readers):
+    reference = heads_vs_fmri(p, range(N_AUTHOR_LAYERS))
+    got = _wide(authors_rows, "authors", group)
+    assert got.shape == reference.shape == (N_AUTHOR_LAYERS, n_readers)
+    np.testing.assert_allclose(got, reference, rtol=0, atol=1e-8)
+    project = _wide(authors_rows, "project", group)
+    if group == "L1":
+        # no L1 reader skipped a sentence, and the attention holds every L1 sentence's words
+        np.testing.assert_allclose(project, reference, rtol=0, atol=1e-8)
+    else:
+        # L2 reader 39's unread sentence and article 0 sentence 20 (12 fMRI words, 10 in
+        # the attention) are left out of the project's rows
+        assert np.abs(project - reference).max() > 1e-5
+
+
+@needs_release
+@pytest.mark.parametrize("p", [1, 2])
+def test_authors_rows_equal_the_authors_expected_results(authors_rows, p):
+    """Against the authors' own ``.npy`` (36 layers), where a copy holds it."""
+    path = REAL / EXPECTED_RESULTS / f"num_{p}_angular_gpt2_large.npy"
+    if not path.is_file():
+        pytest.skip(f"{path} is not in this copy of the release")
+    expected = np.load(path, allow_pickle=False)[:N_AUTHOR_LAYERS]
+    np.testing.assert_allclose(_wide(authors_rows, "authors", f"L{p}"), expected, atol=1e-8)

@@ -844,8 +844,9 @@ def test_gpt2_large_shaped_float32_files_load_like_llama(tmp_path):
     for a, article in enumerate(lengths):
         for s, n in enumerate(article):
             got = attention.sentences[a][s]
-            assert got.dtype == np.float16 and got.shape == (2, 20, n, n)
-            expected = np.stack([o[a, s, :, :n, :n] for o in originals]).astype(np.float16)
+            # float32 stays float32: in float16 GPT-2 large's per-reader R^2 moved by 6e-6
+            assert got.dtype == np.float32 and got.shape == (2, 20, n, n)
+            expected = np.stack([o[a, s, :, :n, :n] for o in originals])
             np.testing.assert_array_equal(got, expected)
     failed = [r["check"] for r in checks if not r["passed"]]
     assert failed == []
@@ -853,6 +854,7 @@ def test_gpt2_large_shaped_float32_files_load_like_llama(tmp_path):
     assert abs(_check(checks, "row_sum_mean", "all")["value"] - 1) < 1e-6
     write_attention(tmp_path / "g.h5", attention)
     back = read_attention(tmp_path / "g.h5")
+    assert back.sentences[0][0].dtype == np.float32
     np.testing.assert_array_equal(back.sentences[0][0], attention.sentences[0][0])
 
 
@@ -882,7 +884,7 @@ def test_real_gpt2_large_loads_and_its_findings(tmp_path, real_lengths):
     assert originals[0].dtype == np.float32
     for a, article in enumerate(real_lengths):
         for s, n in enumerate(article):
-            expected = np.stack([o[a, s, :, :n, :n] for o in originals]).astype(np.float16)
+            expected = np.stack([o[a, s, :, :n, :n] for o in originals])
             np.testing.assert_array_equal(attention.sentences[a][s], expected)
     # the GPT-2 files imply more words than the human matrices in 147 of 148 sentences
     # (1 to 7 more; 9 sentences fill all 17 rows): reported, not repaired
@@ -912,3 +914,172 @@ def test_float16_layers_are_checked_exactly_as_with_astype(tmp_path):
     plain = rel._layer_checks(x.astype(np.float32), valid, row_ok, grid, tmp_path, 0)
     assert fast == plain
     assert fast[0]["value_outside_0_1"][0] == 1 and fast[0]["causal_upper_nonzero"][0] == 1
+
+
+# ------------------------------------------------- every job hashes the bytes it reads
+
+
+def _replace_keeping_mtime(path: Path, data: bytes) -> None:
+    """Overwrite ``path`` and give it back its mtime, so that no rerun is triggered by it."""
+    before = path.stat()
+    path.write_bytes(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_a_pickle_replaced_after_verification_is_refused_where_it_is_read(fake_release):
+    """L1's means replaced by L2's after the run verified them: the loader refuses them."""
+    root, manifest, _ = fake_release
+    files = rel.needed_files(rel.LLAMA_30B_DIR, N_LAYERS)
+    checksums.verify_files(root, manifest, files)
+    ours = root / rel.human_relpath("mean_saccade_num", "p1")
+    theirs = root / rel.human_relpath("mean_saccade_num", "p2")
+    _replace_keeping_mtime(ours, theirs.read_bytes())
+    with pytest.raises(checksums.ChecksumMismatch) as err:
+        rel.load_release_saccades(root, "p1", hashes=manifest)
+    message = str(err.value)
+    assert message.startswith(f"{ours}: SHA-256 {hashlib.sha256(theirs.read_bytes()).hexdigest()}")
+    assert "(hashed as this job read it)" in message and "\n" not in message
+    # without hashes (a private copy) the same call reads L2's numbers: what the check stops
+    assert rel.load_release_saccades(root, "p1").measures["num"][0][0].shape == (3, 3)
+
+
+def test_a_layer_or_label_replaced_after_verification_is_refused(fake_release):
+    root, manifest, _ = fake_release
+    _replace_keeping_mtime(_layer_path(root, 1), _layer_path(root, 2).read_bytes())
+    with pytest.raises(checksums.ChecksumMismatch, match="rb_p1_layer1.npy: SHA-256"):
+        _load_plain(root, hashes=manifest)
+    label = root / rel.label_relpath("prev")
+    _replace_keeping_mtime(label, (root / rel.label_relpath("self")).read_bytes())
+    with pytest.raises(checksums.ChecksumMismatch, match="label_prev.pkl: SHA-256"):
+        rel.release_label_checks(root, LENGTHS, hashes=manifest)
+
+
+def test_hashed_loading_reads_the_same_numbers(fake_release):
+    root, manifest, arrays = fake_release
+    checked, _ = _load_plain(root, hashes=manifest)
+    unchecked, _ = _load_plain(root)
+    for a, article in enumerate(LENGTHS):
+        for s, _n in enumerate(article):
+            np.testing.assert_array_equal(checked.sentences[a][s], unchecked.sentences[a][s])
+    saccades = rel.load_release_saccades(root, "p2", hashes=manifest)
+    np.testing.assert_array_equal(
+        saccades.measures["dur"][1][0], arrays["saccades"]["p2", "dur"][1][0]
+    )
+
+
+def test_a_file_the_manifest_does_not_list_is_refused_where_it_is_read(fake_release):
+    root, manifest, _ = fake_release
+    rel_path = rel.human_relpath("mean_saccade_num", "p1")
+    partial = {k: v for k, v in manifest.items() if k != rel_path}
+    with pytest.raises(checksums.ChecksumMismatch, match="not listed in the manifest"):
+        rel.load_release_saccades(root, "p1", hashes=partial)
+
+
+def test_the_removal_on_mismatch_takes_every_derived_output(tmp_path):
+    table = tmp_path / "human_resemblance.tsv"
+    table.write_text("x")
+    folder = tmp_path / "human"
+    folder.mkdir()
+    (folder / "L1.h5").write_bytes(b"x")
+    with (
+        pytest.raises(checksums.ChecksumMismatch),
+        checksums.remove_on_mismatch([table, folder, tmp_path / "never_made.tsv"]),
+    ):
+        raise checksums.ChecksumMismatch("x: changed")
+    assert not table.exists() and not folder.exists()
+    # any other error leaves the outputs alone
+    table.write_text("x")
+    with pytest.raises(ValueError), checksums.remove_on_mismatch([table]):
+        raise ValueError("a bug, not a changed file")
+    assert table.exists()
+
+
+# ------------------------------------------------------ the pinned manifest is the authority
+
+
+def test_a_configured_manifest_that_differs_from_the_pinned_one_needs_release_modified(tmp_path):
+    pinned = tmp_path / "PINNED"
+    pinned.write_text(f"{'0' * 64}  a.pkl\n{'2' * 64}  b.npy\n")
+    edited = tmp_path / "EDITED"
+    edited.write_text(f"{'1' * 64}  a.pkl\n{'2' * 64}  b.npy\n")
+    with pytest.raises(ValueError) as err:
+        rel.release_hashes(edited, pinned, ["a.pkl", "b.npy"])
+    assert str(err.value) == (
+        f"{edited}: 1 of 2 files differ from the pinned manifest {pinned}, first a.pkl "
+        "(111111111111..., pinned: 000000000000...); a modified copy of the release runs only "
+        "with release_modified: true (its tables then say provenance 'modified')"
+    )
+    assert rel.release_hashes(edited, pinned, ["a.pkl", "b.npy"], modified=True) == {
+        "a.pkl": "1" * 64,
+        "b.npy": "2" * 64,
+    }
+    # the same manifest, or a file the run does not read, is no modification
+    assert rel.release_hashes(pinned, pinned, ["a.pkl"]) == {"a.pkl": "0" * 64}
+    assert rel.release_hashes(edited, pinned, ["b.npy"]) == {"b.npy": "2" * 64}
+
+
+def test_a_file_the_pinned_manifest_does_not_list_is_a_modification(tmp_path):
+    pinned = tmp_path / "PINNED"
+    pinned.write_text(f"{'0' * 64}  a.pkl\n")
+    extended = tmp_path / "MORE"
+    extended.write_text(f"{'0' * 64}  a.pkl\n{'3' * 64}  extra.npy\n")
+    with pytest.raises(ValueError, match=r"first extra.npy \(333333333333..., pinned: no such"):
+        rel.release_hashes(extended, pinned, ["a.pkl", "extra.npy"])
+
+
+@needs_release
+def test_the_project_manifest_is_the_pinned_one():
+    root = Path(__file__).resolve().parents[2]
+    assert root / rel.PINNED_MANIFEST == PROJECT_MANIFEST
+
+
+def test_provenance_stamps():
+    import pandas as pd
+
+    from readalike.core.outputs import MODIFIED, provenance, table_provenance
+
+    assert [provenance(False), provenance(True), provenance(MODIFIED)] == [
+        "real",
+        "SYNTHETIC",
+        "modified",
+    ]
+    with pytest.raises(ValueError, match="unknown provenance 'fake'"):
+        provenance("fake")
+    tables = [pd.DataFrame({"provenance": [p]}) for p in ("real", "modified", "SYNTHETIC")]
+    assert table_provenance(tables[0]) == "real"
+    assert table_provenance(*tables[:2]) == "modified"
+    assert table_provenance(*tables) == "SYNTHETIC"
+
+
+# ------------------------------------------ which source is the odd one out of a length
+
+
+def test_attention_words_and_the_odd_one_out_by_hand():
+    from readalike.core.formats import AttentionSet
+
+    # sentence 0: 3 words everywhere; sentence 1: the attention holds 4 words, L1 and L2
+    # fMRI 4, the saccade matrices 2 (the release's article 2 sentence 15); sentence 2:
+    # 3 words in the attention and the saccade matrices, L2's fMRI 4 (article 0 sentence
+    # 20): the attention is stored at 4, its last row zero padding
+    blocks = []
+    for n, held in ((3, 3), (4, 4), (4, 3)):
+        m = np.zeros((1, 2, n, n), dtype=np.float32)
+        m[:, :, :held, :held] = np.tril(np.ones((held, held)))
+        blocks.append(m)
+    attention = AttentionSet(model="m", condition="plain", sentences=[blocks])
+    assert rel.attention_words(attention) == [[3, 4, 3]]
+    fmri = {"L1": [[3, 4, 3]], "L2": [[3, 4, 4]]}
+    assert rel.longest_lengths(fmri.values()) == [[3, 4, 4]]
+    rows = rel.fmri_length_checks(attention, [[3, 2, 3]], fmri)
+    assert [r["check"] for r in rows] == ["fmri_length_odd_one_out"] * 2
+    assert rows[0]["detail"] == (
+        "article 0 sentence 1: 2 words in the saccade matrices, L1 4, L2 4 in the fMRI files, "
+        "4 of 4 in the attention: the odd one out is the saccade matrices"
+    )
+    assert rows[1]["detail"] == (
+        "article 0 sentence 2: 3 words in the saccade matrices, L1 3, L2 4 in the fMRI files, "
+        "3 of 4 in the attention: the odd one out is the L2 fMRI files; for L2 the project's "
+        "reader rows leave the sentence out, the authors' rows count the attention's zero "
+        "padding"
+    )
+    assert [r["value"] for r in rows] == [4, 3] and not any(r["passed"] for r in rows)

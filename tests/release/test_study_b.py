@@ -13,6 +13,7 @@ import os
 import pickle
 import tarfile
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -215,6 +216,65 @@ def test_unpack_refuses_unsafe_members(tmp_path, members, links, match):
     with pytest.raises(ValueError, match=match):
         rb.unpack_release_b(tar, tmp_path / "out", sums)
     assert sorted(os.listdir(tmp_path)) == ["SUMS", "r.tar.xz"]
+
+
+def _bomb(path: Path, size: int, name: str = "datasets/zeros.bin", twice: bool = False) -> Path:
+    """An archive of ``size`` zero bytes in one listed file: it packs to a few kB."""
+    with tarfile.open(path, "w:xz", preset=0) as tar:
+        for _ in range(2 if twice else 1):
+            info = tarfile.TarInfo(f"{rb.RELEASE_ROOT}/{name}")
+            info.size = size
+            tar.addfile(info, io.BytesIO(bytes(size)))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("size", "twice", "limits", "match"),
+    [
+        pytest.param(
+            16 * 2**20,
+            False,
+            {},
+            r"refused before extracting: its 1 files would unpack to 16,777,216 bytes, [\d,]+ "
+            r"times the archive's [\d,]+ \(at most 50\)$",
+            id="bomb",
+        ),
+        pytest.param(
+            5000,
+            False,
+            {"MAX_MEMBER_BYTES": 4096},
+            r"member Interpret_Instruction_Tuning_LLMs/datasets/zeros\.bin would unpack to 5,000 "
+            r"bytes, more than any release file may \(4,096\)$",
+            id="member-too-large",
+        ),
+        pytest.param(10, True, {}, "files listed twice in the archive", id="member-twice"),
+    ],
+)
+def test_unpack_refuses_sizes_beyond_the_bounds_before_writing_a_byte(
+    tmp_path, size, twice, limits, match
+):
+    """A 0.5 MB archive unpacked 2 GB before the checksums refused it: the sizes in the tar
+    headers are checked first (the manifest pins hashes, not sizes)."""
+    tar = _bomb(tmp_path / "r.tar.xz", size, twice=twice)
+    sums = _manifest(tmp_path / "SUMS", {"datasets/zeros.bin": bytes(size)})
+    with (
+        mock.patch.multiple(rb, **{"MAX_MEMBER_BYTES": rb.MAX_MEMBER_BYTES, **limits}),
+        mock.patch.object(tarfile.TarFile, "extractall", side_effect=AssertionError("extracted")),
+        pytest.raises(ValueError, match=match) as err,
+    ):
+        rb.unpack_release_b(tar, tmp_path / "out", sums)
+    assert str(err.value).startswith(f"{tar}: refused")
+    assert sorted(os.listdir(tmp_path)) == ["SUMS", "r.tar.xz"]
+
+
+def test_the_bounds_admit_the_pinned_archive():
+    """The pinned archive: largest file 2.6 MB, 66.7 MB unpacked from 5.7 MB (11.6x)."""
+    if not TARBALL.is_file():
+        pytest.skip("shared release tarball not present")
+    with tarfile.open(TARBALL) as tar:
+        sizes = [m.size for m in tar.getmembers() if m.isfile()]
+    assert max(sizes) < rb.MAX_MEMBER_BYTES / 16
+    assert sum(sizes) < rb.MAX_EXPANSION / 4 * TARBALL.stat().st_size
 
 
 # --------------------------------------------------------------------------- tables

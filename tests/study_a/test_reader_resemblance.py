@@ -34,6 +34,10 @@ HAND_B = np.array([[2.0, 9.0], [0.0, 1.0]])
 #    predicts [13/7, 4/7, 4/7] for [1, 1, 0]: SSE 61/49. R^2 = 1 - (9/8 + 61/49) / (17/6)
 #    = 545/3332.
 R2_A, R2_A_HELDOUT, R2_B = 11 / 17, 545 / 3332, 27 / 28
+# The authors' definition counts B's unread sentence as zeros: x = [1, 1/4, 3/4, 1, 1/2, 1/2],
+#    y = [2, 0, 1, 0, 0, 0]; x mean 2/3, y mean 1/2; Sxx = 11/24, Sxy = 3/4, Syy = 7/2,
+#    R^2 = (9/16) / (77/48) = 27/77. A read both sentences: 11/17 under both definitions.
+R2_B_AUTHORS = 27 / 77
 
 
 def _tril(m):
@@ -70,8 +74,13 @@ def _hand_files(tmp_path):
 
 def test_hand_worked_case_table(tmp_path, caplog):
     _hand_files(tmp_path)
-    table = reader_resemblance_table(tmp_path / "a.h5", {"L1": tmp_path / "L1.h5"}, ["num"], "m")
-    assert tuple(table.columns) == READER_RESEMBLANCE_COLUMNS
+    both = reader_resemblance_table(tmp_path / "a.h5", {"L1": tmp_path / "L1.h5"}, ["num"], "m")
+    assert tuple(both.columns) == READER_RESEMBLANCE_COLUMNS
+    assert both["definition"].tolist() == ["project", "project", "authors", "authors"]
+    authors = both[both["definition"] == "authors"]
+    np.testing.assert_allclose(authors["r2"], [R2_A, R2_B_AUTHORS], rtol=1e-12)
+    assert authors["n_pairs"].tolist() == [6, 6]
+    table = both[both["definition"] == "project"]
     assert table["reader"].tolist() == ["A", "B"]
     assert table["n_pairs"].tolist() == [6, 3]
     assert table[["model", "group", "measure", "layer"]].drop_duplicates().values.tolist() == [
@@ -184,8 +193,10 @@ def test_table_from_simulated_readers_matches_lstsq(tmp_path):
         ]
         write_saccades(tmp_path / f"{group}.h5", saccade_matrices(table, lengths, group, "s", True))
         paths[group] = tmp_path / f"{group}.h5"
-    out = reader_resemblance_table(tmp_path / "a.h5", paths, ["num", "dur"], "m", block_size=1)
-    assert len(out) == 2 * 2 * layers * 4
+    both = reader_resemblance_table(tmp_path / "a.h5", paths, ["num", "dur"], "m", block_size=1)
+    assert len(both) == 2 * 2 * 2 * layers * 4
+    out = both[both["definition"] == "project"]
+    authors = both[both["definition"] == "authors"]
     from readalike.core.formats import read_saccades
 
     index = pair_index(lengths)
@@ -216,6 +227,11 @@ def test_table_from_simulated_readers_matches_lstsq(tmp_path):
             assert list(got.columns) == saccades.reader_ids
             np.testing.assert_allclose(got.to_numpy(), ref, atol=1e-8)
             np.testing.assert_allclose(got_out.to_numpy(), ref_out, atol=1e-8)
+            # the authors': every sentence, the unread ones as zeros
+            ref_a, ref_a_out = _lstsq_reference(x, y, np.ones_like(present), index)
+            rows = authors[(authors["group"] == group) & (authors["measure"] == measure)]
+            got = rows.pivot(index="layer", columns="reader", values="r2")
+            np.testing.assert_allclose(got.to_numpy(), ref_a, atol=1e-8)
     # reader sim001 of L1 skipped article 1: only article 0's pairs (28 + 6 at most)
     l1 = out[(out["group"] == "L1") & (out["layer"] == 0) & (out["measure"] == "num")]
     assert l1.set_index("reader").loc["sim001", "n_pairs"] <= 34
@@ -274,7 +290,8 @@ def test_shuffled_control_is_the_same_fit_on_values_permuted_within_sentences(tm
     # a permutation inside each sentence: pairs never leave their sentence
     assert (index.sentence[order] == index.sentence).all()
     expected, _, _ = reader_r2(x, y[:, order], np.array([[True, True], [True, False]]), index)
-    np.testing.assert_allclose(table["r2_shuffled"], expected[0], rtol=1e-12)
+    project = table[table["definition"] == "project"]
+    np.testing.assert_allclose(project["r2_shuffled"], expected[0], rtol=1e-12)
 
 
 def _simulated_files(tmp_path, n_readers=5):
@@ -401,3 +418,75 @@ def test_model_comparisons_table_names_the_comparison_and_uses_each_depth(tmp_pa
     assert table.columns[0] == "comparison" and set(table["comparison"]) == {"scaling"}
     # the small model's 2 layers fall in quarters 0 and 2, the large one's 4 in 0..3
     assert sorted(table["depth_quarter"].unique()) == [0, 2]
+
+
+def _group_file(tmp_path, group, lengths, readers, seed):
+    """Per-reader files of ``readers`` who read every sentence, random matrices."""
+    rng = np.random.default_rng(seed)
+    stacks = [[rng.random((len(readers), n, n)) for n in article] for article in lengths]
+    matrices = ReaderMatrices(stacks, [[np.arange(len(readers)) for _ in a] for a in lengths])
+    means = {"num": [[m.mean(axis=0) for m in article] for article in stacks]}
+    saccades = SaccadeSet(group, len(readers), "t", True, means, None, readers, {"num": matrices})
+    write_saccades(tmp_path / f"{group}.h5", saccades)
+    return tmp_path / f"{group}.h5", stacks
+
+
+def test_groups_of_other_lengths_read_the_attention_up_to_their_own(tmp_path):
+    """As the release's fMRI: L2 gives a sentence 3 words where the attention holds 2 (stored
+    at 3, its last row zero padding) and L1 gives it 2. L1 reads the top-left block; the
+    project leaves the sentence out for L2, the authors' rows count the padding."""
+    rng = np.random.default_rng(7)
+    stored = [[3, 4], [3]]
+    attention = []
+    for article in stored:
+        sentences = []
+        for n in article:
+            m = np.tril(rng.random((2, 3, n, n)) + 0.05).astype(np.float32)
+            sentences.append(m)
+        attention.append(sentences)
+    attention[0][1][:, :, 3, :] = 0  # article 0 sentence 1: 3 words, stored at 4
+    write_attention(tmp_path / "a.h5", AttentionSet("m", "plain", attention, source="t"))
+    l1_lengths, l2_lengths = [[3, 3], [3]], [[3, 4], [3]]
+    l1, l1_stacks = _group_file(tmp_path, "L1", l1_lengths, ["a", "b", "c"], 1)
+    l2, l2_stacks = _group_file(tmp_path, "L2", l2_lengths, ["d", "e"], 2)
+    table = reader_resemblance_table(tmp_path / "a.h5", {"L1": l1, "L2": l2}, ["num"], "m")
+
+    def reference(stacks, reader, use):
+        x = np.concatenate(
+            [_tril(attention[a][s][..., :n, :n]) for a, s, n in use], axis=-1
+        ).astype(np.float64)
+        y = np.concatenate([_tril(stacks[a][s][reader]) for a, s, _ in use])
+        ref, _ = _lstsq_reference(
+            x, y[None], np.ones((1, len(use)), bool), pair_index([[n for _, _, n in use]])
+        )
+        return ref[:, 0]
+
+    every = {
+        "L1": [(0, 0, 3), (0, 1, 3), (1, 0, 3)],
+        "L2": [(0, 0, 3), (0, 1, 4), (1, 0, 3)],
+    }
+    project = {"L1": every["L1"], "L2": [(0, 0, 3), (1, 0, 3)]}
+    stacks = {"L1": l1_stacks, "L2": l2_stacks}
+    for definition, use in (("project", project), ("authors", every)):
+        rows = table[table["definition"] == definition]
+        for group, readers in (("L1", ["a", "b", "c"]), ("L2", ["d", "e"])):
+            for r, reader in enumerate(readers):
+                got = rows[(rows["group"] == group) & (rows["reader"] == reader)]["r2"]
+                want = reference(stacks[group], r, use[group])
+                np.testing.assert_allclose(got.to_numpy(), want, atol=1e-10)
+    l2_pairs = table[(table["group"] == "L2") & (table["layer"] == 0)]
+    assert l2_pairs.groupby("definition")["n_pairs"].first().to_dict() == {
+        "project": 12,
+        "authors": 22,
+    }
+
+
+def test_a_group_shorter_than_the_words_the_attention_holds_is_an_error(tmp_path):
+    attention = [[np.tril(np.ones((1, 1, 3, 3), dtype=np.float16))]]
+    write_attention(tmp_path / "a.h5", AttentionSet("m", "plain", attention, source="t"))
+    l1, _ = _group_file(tmp_path, "L1", [[2]], ["a", "b"], 1)
+    with pytest.raises(ValueError) as err:
+        reader_resemblance_table(tmp_path / "a.h5", {"L1": l1}, ["num"], "m")
+    assert str(err.value) == (
+        f"{l1}: group L1 reader a article 0 sentence 0 has 2 words, {tmp_path / 'a.h5'} has 3"
+    )

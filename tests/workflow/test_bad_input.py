@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import copy
 import errno
+import hashlib
+import io
 import os
 import pickle
 import shutil
@@ -347,6 +349,40 @@ def _archive_short_of_manifest(tmp: Path) -> None:
         tar.add(root, arcname=rb.RELEASE_ROOT)
     sums = "\n".join(f"{'0' * 64}  {name}" for name in ("a.txt", "lima_author_1.pkl")) + "\n"
     rb.unpack_release_b(tmp / "r.tar.xz", tmp / "out", _file(tmp, "SUMS", sums))
+
+
+def _replaced_after_its_check(tmp: Path) -> None:
+    """A verified release pickle replaced by another group's, its mtime kept (so nothing
+    reruns the check): the job that reads it hashes what it reads and refuses it."""
+    rel_path = rel.human_relpath("mean_saccade_num", "p1")
+    good, other = (pickle.dumps([[np.eye(2) * k]], protocol=4) for k in (1.0, 2.0))
+    path = tmp / rel_path
+    path.parent.mkdir(parents=True)
+    path.write_bytes(good)
+    hashes = {rel_path: hashlib.sha256(good).hexdigest()}
+    checksums.verify_files(tmp, hashes, [rel_path])
+    before = path.stat()
+    path.write_bytes(other)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    rel.load_release_saccades(tmp, "p1", measures={"num": "mean_saccade_num"}, hashes=hashes)
+
+
+def _manifest_not_the_pinned_one(tmp: Path) -> None:
+    pinned = _file(tmp, "PINNED", f"{'0' * 64}  a.pkl\n")
+    edited = _file(tmp, "EDITED", f"{'1' * 64}  a.pkl\n")
+    rel.release_hashes(edited, pinned, ["a.pkl"], modified=False)
+
+
+def _archive_of(tmp: Path, size: int, **limits) -> None:
+    """An archive of one listed file of ``size`` zero bytes, unpacked under ``limits``."""
+    name = f"{rb.RELEASE_ROOT}/z.bin"
+    with tarfile.open(tmp / "r.tar.xz", "w:xz", preset=0) as tar:
+        info = tarfile.TarInfo(name)
+        info.size = size
+        tar.addfile(info, io.BytesIO(bytes(size)))
+    sums = _file(tmp, "SUMS", f"{'0' * 64}  z.bin\n")
+    with mock.patch.multiple(rb, **{"MAX_MEMBER_BYTES": rb.MAX_MEMBER_BYTES, **limits}):
+        rb.unpack_release_b(tmp / "r.tar.xz", tmp / "out", sums)
 
 
 # ----------------------------------------------------------------------------- the catalogue
@@ -741,6 +777,31 @@ CASES = [
     case("exclude-readers-unknown", _exclude_unknown_reader, "exclude_readers[0].reader"),
     case("release-partial-copy", _partial_release, "model toy"),
     case("study-b-archive-short-of-manifest", _archive_short_of_manifest, "lima_author_1.pkl"),
+    # a release file is trusted only as far as the job that reads it hashed it, and the
+    # pinned manifest is the authority on a known release
+    case(
+        "release-file-replaced-after-its-check",
+        _replaced_after_its_check,
+        "mean_saccade_num_p1.pkl: SHA-256 ",
+        checksums.ChecksumMismatch,
+    ),
+    case(
+        "release-manifest-not-the-pinned-one",
+        _manifest_not_the_pinned_one,
+        "{tmp}/EDITED: 1 of 1 files differ from the pinned manifest {tmp}/PINNED, first a.pkl",
+    ),
+    # tar headers announce the sizes: refused before a byte is written
+    case(
+        "archive-member-too-large",
+        lambda t: _archive_of(t, 5000, MAX_MEMBER_BYTES=4096),
+        "refused before extracting: member Interpret_Instruction_Tuning_LLMs/z.bin would "
+        "unpack to 5,000 bytes",
+    ),
+    case(
+        "archive-bomb",
+        lambda t: _archive_of(t, 16 * 2**20),
+        "refused before extracting: its 1 files would unpack to 16,777,216 bytes",
+    ),
     # disk space: not bad input, but refused the same way (one line, no file left)
     case(
         "disk-too-small-for-attention",

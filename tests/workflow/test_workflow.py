@@ -301,6 +301,18 @@ def test_release_workflow(tmp_path):
         f"fmri_{r}" for r in ("angular", "anterior", "inferior", "middle", "superior")
     }
     assert "L1-00" not in set(readers["reader"])
+    # the project's rows and the authors' (heads_vs_fmri: unread sentences as zeros, the
+    # attention sliced to the fMRI files' lengths), for every model, group and region
+    assert readers.groupby("definition").size().to_dict() == {
+        "authors": len(readers) // 2,
+        "project": len(readers) // 2,
+    }
+    # article 2 sentence 15: 13 words in the fMRI files and the attention, 10 in the
+    # saccade matrices, which are the odd one out; L2's article 0 sentence 20 the other way
+    odd = checks.query("check == 'fmri_length_odd_one_out'")
+    assert sorted(odd["model"]) == ["gpt2-large", "gpt2-large", "llama-30b", "llama-30b"]
+    assert odd["detail"].str.contains("sentence 15: .* the odd one out is the saccade").sum() == 2
+    assert odd["detail"].str.contains("sentence 20: .* the L2 fMRI files").sum() == 2
     counts = readers.query("model == 'llama-30b'").groupby("group")["reader"].nunique()
     assert counts.to_dict() == {"L1": 46, "L2": 54}
     tests = _table(run, "resemblance_tests")

@@ -6,6 +6,7 @@ if FMRI_REGIONS:
 
     rule release_fmri:
         input:
+            **release_manifests(),
             verified=f"{OUT}/release/verified.tsv",
             human=f"{OUT}/human/{{group}}.h5",
             pickles=release_fmri_pickles,
@@ -17,6 +18,8 @@ if FMRI_REGIONS:
         conda:
             ANALYSIS_ENV
         params:
+            check=release_check_params(),
+            derived=release_derived_outputs(),
             release_dir=RELEASE_DIR,
             suffix=release_suffix,
             regions=FMRI_REGIONS,
@@ -27,7 +30,7 @@ if FMRI_REGIONS:
 
 rule reader_resemblance:
     input:
-        attention=plain_attention,
+        attention=reader_attention,
         human=list(reader_human_files().values()),
     output:
         temp(f"{OUT}/tables/reader_resemblance/{{model}}.tsv"),

@@ -5,6 +5,7 @@ import importlib
 import pandas as pd
 
 from readalike.core.joblog import send_to_log
+from readalike.core.outputs import table_provenance
 from readalike.figures import study_a as figures
 
 send_to_log(snakemake.log[0])
@@ -23,5 +24,5 @@ module, function = {
 draw = getattr(importlib.import_module(f"readalike.{module}"), function)
 table = pd.read_csv(snakemake.input.table, sep="\t")
 # the stamp follows the data: a table built on simulated readers says so in its rows
-synthetic = bool((table["provenance"] == "SYNTHETIC").any())
+synthetic = table_provenance(table)
 figures.save_figure(draw(table), [snakemake.output.png, snakemake.output.pdf], synthetic)

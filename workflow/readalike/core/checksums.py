@@ -7,14 +7,16 @@ for arXiv 2310.00492) trust no file before its hash matches a ``sha256sum`` mani
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
+import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from readalike.core.outputs import atomic_path
@@ -22,6 +24,10 @@ from readalike.core.outputs import atomic_path
 logger = logging.getLogger(__name__)
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ChecksumMismatch(ValueError):
+    """A release file whose bytes are not those its manifest pins (or no manifest lists it)."""
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, str]:
@@ -99,11 +105,119 @@ def verify_files(
         for problem in problems:  # every problem in the job's log; the first few on one line
             logger.error("%s", problem)
         shown = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
-        raise ValueError(
+        raise ChecksumMismatch(
             f"release check failed in {release_dir} ({len(problems)} of {len(relpaths)} "
             f"files): {shown}"
         )
     logger.info("verified %d release files in %s", len(relpaths), release_dir)
+
+
+def read_verified(
+    release_dir: str | os.PathLike, relpath: str, hashes: Mapping[str, str] | None
+) -> bytes:
+    """The bytes of a release file, hashed as they are read and refused unless they match.
+
+    An earlier check of the same path proves nothing about the bytes read now: a file
+    replaced since (its mtime kept, so that nothing reruns the check) would be converted
+    as if it were the verified one. So a job hashes exactly the bytes it goes on to parse.
+
+    Parameters
+    ----------
+    hashes
+        Release path -> SHA-256 the file must have; None reads without checking (tests
+        and callers that verified a private copy).
+
+    Raises
+    ------
+    ChecksumMismatch
+        One line naming the file and both hashes, or saying that no manifest lists it.
+    """
+    path = Path(release_dir) / relpath
+    data = path.read_bytes()
+    if hashes is None:
+        return data
+    expected = hashes.get(relpath)
+    if expected is None:
+        raise ChecksumMismatch(f"{path}: not listed in the manifest, cannot be verified")
+    found = hashlib.sha256(data).hexdigest()
+    if found != expected:
+        raise ChecksumMismatch(
+            f"{path}: SHA-256 {found} differs from the manifest's {expected} (hashed as this "
+            "job read it); the file is corrupted or altered"
+        )
+    return data
+
+
+def check_against_pinned(
+    manifest: Mapping[str, str],
+    pinned: Mapping[str, str],
+    relpaths: Iterable[str],
+    modified: bool,
+    manifest_path: str | os.PathLike = "release_manifest",
+    pinned_path: str | os.PathLike = "the pinned manifest",
+) -> dict[str, str]:
+    """The hashes to check a run's files against: the configured manifest, where it may say.
+
+    For a known release the pinned manifest (shipped with the project) is the authority; a
+    configured manifest that gives another hash for a file the run reads, or lists a file
+    the pinned one does not, describes a modified copy. That is refused unless the
+    configuration says so (``release_modified: true``), and then every table says
+    ``modified`` instead of ``real``.
+
+    Returns
+    -------
+    dict
+        Release path -> SHA-256 from ``manifest``, for every path of ``relpaths`` it lists
+        (a path it does not list is refused later, by the check of that file).
+
+    Raises
+    ------
+    ValueError
+        One line naming both manifests, the count and the first differing file.
+    """
+    relpaths = list(relpaths)
+    differ = [rel for rel in relpaths if rel in manifest and manifest[rel] != pinned.get(rel)]
+    if differ and not modified:
+        rel = differ[0]
+        pinned_hash = pinned.get(rel)
+        says = f"{pinned_hash[:12]}..." if pinned_hash else "no such file"
+        raise ValueError(
+            f"{manifest_path}: {len(differ)} of {len(relpaths)} files differ from the pinned "
+            f"manifest {pinned_path}, first {rel} ({manifest[rel][:12]}..., pinned: {says}); "
+            "a modified copy of the release runs only with release_modified: true (its "
+            "tables then say provenance 'modified')"
+        )
+    return {rel: manifest[rel] for rel in relpaths if rel in manifest}
+
+
+def remove_outputs(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """Remove files and folders that exist among ``paths``; returns those removed."""
+    removed = []
+    for path in map(Path, paths):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(str(path))
+    return removed
+
+
+@contextlib.contextmanager
+def remove_on_mismatch(derived: Iterable[str | os.PathLike]) -> Iterator[None]:
+    """Remove the outputs ``derived`` from the release if a file fails its check here.
+
+    Tables made from a file that no longer verifies would otherwise stay in the results
+    folder, looking as good as ever; Snakemake removes only the failing job's own outputs.
+    The error is raised again unchanged (its one line on the console).
+    """
+    try:
+        yield
+    except ChecksumMismatch:
+        for path in remove_outputs(derived):
+            logger.error("removed %s: it rests on a release file that no longer verifies", path)
+        raise
 
 
 def download_files(

@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 SYNTHETIC = "SYNTHETIC"
 #: Value of the ``provenance`` column of every table built on real reading data and models.
 REAL = "real"
+#: Value of the ``provenance`` column of every table built on a copy of a known release that
+#: differs from its pinned manifest (config ``release_modified: true``).
+MODIFIED = "modified"
+#: The stamps, weakest first: a table resting on several sources takes the strongest.
+PROVENANCES = (REAL, MODIFIED, SYNTHETIC)
 
 
 class NoSpaceError(OSError):
@@ -204,12 +209,27 @@ def _umask() -> int:
     return mask
 
 
-def provenance(synthetic: bool) -> str:
-    """The provenance stamp for a run: ``SYNTHETIC`` for simulated readers or toy models."""
+def provenance(synthetic: bool | str) -> str:
+    """The provenance stamp for a run: ``SYNTHETIC`` for simulated readers or toy models.
+
+    ``synthetic`` is the run's flag, or a stamp of :data:`PROVENANCES` itself (a run on a
+    modified release passes :data:`MODIFIED`).
+    """
+    if isinstance(synthetic, str):
+        if synthetic not in PROVENANCES:
+            raise ValueError(f"unknown provenance {synthetic!r}; known: {list(PROVENANCES)}")
+        return synthetic
     return SYNTHETIC if synthetic else REAL
 
 
-def write_tsv(table: pd.DataFrame, target: str | os.PathLike, synthetic: bool) -> None:
+def table_provenance(*tables: pd.DataFrame) -> str:
+    """The strongest stamp in the ``provenance`` columns of ``tables`` (for a table or figure
+    made from them): SYNTHETIC over modified over real."""
+    found = {str(v) for t in tables for v in t["provenance"].unique()}
+    return max((p for p in PROVENANCES if p in found), key=PROVENANCES.index, default=REAL)
+
+
+def write_tsv(table: pd.DataFrame, target: str | os.PathLike, synthetic: bool | str) -> None:
     """Write a tidy table as TSV, with a ``provenance`` column stamping SYNTHETIC data.
 
     The stamp is a column rather than a comment line so that it survives concatenation of

@@ -54,10 +54,12 @@ class Table:
         return headers
 
 
+MODELS = "Models: where the weights come from"
 STUDY_A = "Study A: model attention against human saccades"
 STUDY_B = "Study B: inside instruction tuning"
 READERS = "Study A across readers: per-reader statistics and ceilings"
 RELEASE = "Released data: what the conversion checked"
+CORPORA = "Relative importance: model word importance against reading corpora"
 
 _TEST_COLUMNS = (
     "model",
@@ -90,6 +92,26 @@ _CONCEPT_COLUMNS = (
 )
 
 _TABLES = (
+    # ---------------------------------------------------------------- models
+    Table(
+        "models",
+        (
+            "model",
+            "family",
+            "params_b",
+            "instruction_tuned",
+            "source",
+            "checkpoint",
+            "quantization",
+            "dequantized_dtype",
+            "sha256",
+        ),
+        "Every configured model: where its weights come from (zoo, path, hub_id, gguf, "
+        "release) and, for a quantised GGUF file, its quantisation type (from the file's "
+        "header), the dtype its weights are dequantised to and the SHA-256 it was checked "
+        "against.",
+        MODELS,
+    ),
     # ---------------------------------------------------------------- Study A
     Table(
         "human_resemblance",
@@ -114,8 +136,9 @@ _TABLES = (
         "divergence",
         ("comparison", "model_a", "model_b", "condition", "depth_quarter", "js", "n_rows"),
         "Mean row-wise JS divergence (nats) of head-averaged attention, rows renormalised over "
-        "words 0..i, i ≥ 1, by quarter of the depth, for the scaling and tuning pairs of the "
-        "config.",
+        "words 0..i, i ≥ 1, by quarter of the depth, for the config's pairs; `comparison` says "
+        "which kind: `scaling`, `tuning` or `across_families` (models of different families, "
+        "which differ in much more than size).",
         STUDY_A,
     ),
     Table(
@@ -170,6 +193,7 @@ _TABLES = (
         "reader_resemblance",
         (
             "model",
+            "definition",
             "group",
             "measure",
             "layer",
@@ -180,8 +204,11 @@ _TABLES = (
             "r2_shuffled",
         ),
         "Each reader's own matrix entries regressed on the layer's heads plus an intercept, "
-        "in-sample (the authors' definition) and held out by article; `r2_shuffled`: the same "
-        "fit after the reader's values were permuted within each sentence (the chance level).",
+        "in-sample (the authors' measure) and held out by article; `r2_shuffled`: the same "
+        "fit after the reader's values were permuted within each sentence (the chance level). "
+        "`definition` `project`: the sentences the reader read whose words the attention "
+        "holds (every other table and figure uses these rows); `authors`: every sentence, "
+        "unread ones as zeros, as the authors' heads_vs_fmri computes it.",
         READERS,
         ("reader_resemblance.tsv", "tables/reader_resemblance/*.tsv"),
     ),
@@ -243,6 +270,13 @@ _TABLES = (
         ("attribution_scores.tsv", "tables/attribution_scores/*.tsv"),
     ),
     Table(
+        "instruction_scores",
+        ("model", "source", "n_prompts", "mean", "sd", "se", "median"),
+        "Each model's instruction scores per prompt source and over all (mean, standard "
+        "deviation, standard error, median): the table of a model without a pair.",
+        STUDY_B,
+    ),
+    Table(
         "instruction_focus",
         ("source", "model_base", "model_tuned", "mean_base", "mean_tuned", "t", "p_one_sided"),
         "Welch test, tuned > base, per prompt source and over all.",
@@ -285,7 +319,7 @@ _TABLES = (
         ("model", "layer", "head", "verb", "n_pairs"),
         "Per model, the word pairs each attention head relates, counted per verb.",
         STUDY_B,
-        ("study_b/head_pairs/*.tsv",),
+        ("head_pairs.tsv", "study_b/head_pairs/*.tsv"),
     ),
     Table(
         "concept_shift",
@@ -330,6 +364,60 @@ _TABLES = (
         "Base and tuned models of each Study B pair share one tokenizer.",
         STUDY_B,
         ("study_b/tokenizers_checked.tsv",),
+    ),
+    # ---------------------------------------------------------------- reading corpora
+    Table(
+        "reading_measures",
+        (
+            "corpus",
+            "group",
+            "text",
+            "sentence",
+            "word_index",
+            "word",
+            "readers",
+            "mean_trt",
+            "mean_relfix",
+        ),
+        "Per word of the compared sentences of each corpus and group: the readers with a "
+        "value, their mean total reading time (ms) and mean relative fixation "
+        "(readalike.human.reading_measures.reading_measures_table). Read words with "
+        "keep_default_na=False (GECO has the word `null`).",
+        CORPORA,
+        ("reading_measures.tsv", "reading/measures_*.tsv"),
+    ),
+    Table(
+        "reading_checks",
+        ("corpus", "reader", "sentence", "check", "detail"),
+        "Every data fault the corpus loader found (readalike.human.reading_measures.CHECKS); "
+        "`sentence` -1 where the fault is not one sentence's.",
+        CORPORA,
+        ("reading_checks.tsv", "reading/checks_*.tsv"),
+    ),
+    Table(
+        "relative_importance",
+        (
+            "model",
+            "corpus",
+            "group",
+            "measure",
+            "layer",
+            "statistic",
+            "value",
+            "interval_low",
+            "interval_high",
+            "sentences",
+            "readers",
+        ),
+        "One long table: every statistic of each model measure against the readers' "
+        "relative fixation per corpus and group, the word-length and word-rarity baselines "
+        "(model `baseline`), the readers' ceilings (model `human`: `noise_ceiling`, leave one "
+        "reader out, the ceiling of `spearman_reader_mean`; `split_half_ceiling`, the square "
+        "root of the split-half Spearman-Brown `split_half_reliability`, the ceiling of "
+        "`spearman_mean`) and group comparisons "
+        "(readalike.relative_importance.tables; docs/corpora.md).",
+        CORPORA,
+        ("relative_importance.tsv", "tables/relative_importance/*.tsv"),
     ),
     # ---------------------------------------------------------------- released data
     Table(
@@ -430,8 +518,10 @@ row per measure, solid in-sample, dashed held-out), `trivial_reliance_by_layer`,
 for readers `resemblance_ci_by_layer` (group-mean R² with its bootstrap band and the
 split-half ceiling), `reader_resemblance_l2_vs_l1` (mean per-reader R² ± 1 SE, the
 leave-one-out ceiling, stars where the Holm-corrected Welch test holds) and, on released
-data, `brain_resemblance_by_layer`; for Study B `instruction_scores_by_source`,
-`attribution_heatmap`, `concept_shares_by_layer_group`, `verb_relations_by_quarter`.
+data, `brain_resemblance_by_layer` (mean per-reader fMRI R² by relative depth beside its
+held-out R², the same fit on values shuffled within sentences, and the ceiling); for Study
+B `instruction_scores_by_source`, `attribution_heatmap`, `concept_shares_by_layer_group`,
+`verb_relations_by_quarter`.
 `snakemake --report report.html` (after a run, same `--configfile`) puts every figure and
 table with its caption on one HTML page.
 
@@ -445,7 +535,9 @@ group-mean dataset per measure and sentence, with group, reader count and source
 attributes, and every reader's matrices under `readers/<measure>/...` with the reader ids; a
 reader who did not read a sentence has no matrix there, not a zero one). The released fMRI
 data of a group go to `results/<run>/human/<group>_fmri.h5` in the same format, measures
-`fmri_<region>`."""
+`fmri_<region>`, at the fMRI files' own sentence lengths; a released model's plain attention
+at those lengths, which the per-reader fMRI analyses read, to
+`results/<run>/attention_fmri/<model>.h5`."""
 
 
 if __name__ == "__main__":

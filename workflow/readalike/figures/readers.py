@@ -1,4 +1,4 @@
-"""Figures of the per-reader analyses (issue 11): bootstrap bands, ceilings, L2 vs L1, brain.
+"""Figures of the per-reader analyses: bootstrap bands, ceilings, L2 vs L1, brain.
 
 Every function takes the tidy tables of the workflow (as read from their TSV files, each
 with its ``provenance`` column) and returns a :class:`matplotlib.figure.Figure`; nothing
@@ -7,13 +7,15 @@ its function and the names of the tables it reads, in the order of the arguments
 one rule per figure can pass ``tables/<name>.tsv`` files in that order.
 
 Unlike the one-table figures of :mod:`readalike.figures.study_a`, these read several tables, so
-each function stamps the figure itself (SYNTHETIC across it) when any row of any table it
-reads has provenance ``SYNTHETIC``: save them with
+each function stamps the figure itself (SYNTHETIC or MODIFIED across it) when any row of any
+table it reads has that provenance: save them with
 ``figures.save_figure(fig, targets, synthetic=False)`` so the stamp is not drawn twice.
 
 Colours are per reader group (the same in all three figures); in the brain figure line
-styles tell the models apart. Lines carry a ``gid`` (``"r2:L1"``, ``"ceiling:L1"``,
-``"welch_holds"``) so that tests and readers of the figure object can find them.
+styles tell in-sample, held-out, shuffled and ceiling apart. Lines carry a ``gid``
+(``"r2:L1"``, ``"heldout:L1"``, ``"shuffled:L1"``, ``"ceiling:L1"``, ``"welch_holds"``) so
+that tests and readers of the figure object can find them. ``reader_resemblance.tsv`` holds
+the project's and the authors' definitions: the figures draw the project's rows.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from readalike.core.outputs import SYNTHETIC  # noqa: E402
-from readalike.figures.study_a import stamp_synthetic  # noqa: E402
+from readalike.core.outputs import table_provenance  # noqa: E402
+from readalike.figures.study_a import stamp  # noqa: E402
 
 RESEMBLANCE_CI_COLUMNS = ["model", "group", "measure", "layer", "r2", "ci_low", "ci_high"]
 NOISE_CEILING_COLUMNS = ["group", "measure", "kind", "value"]
@@ -58,8 +60,6 @@ def empty_table(name: str) -> pd.DataFrame:
 FMRI_PREFIX = "fmri_"
 #: The test whose Holm-corrected rows mark layers in the L2-vs-L1 figure.
 MARKED_TEST = "welch_t_one_sided"
-#: Line styles of the models in the brain figure, in order of appearance.
-MODEL_STYLES = ("-", "--", ":", "-.")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -73,10 +73,17 @@ def _require(table: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
 
 
 def _stamp_if_synthetic(fig: plt.Figure, *tables: pd.DataFrame) -> plt.Figure:
-    # a figure is synthetic as soon as one thing it shows rests on simulated readers
-    if any((t["provenance"] == SYNTHETIC).any() for t in tables):
-        stamp_synthetic(fig)
+    # a figure is synthetic as soon as one thing it shows rests on simulated readers, and
+    # modified as soon as one rests on a modified copy of a release
+    stamp(fig, table_provenance(*tables))
     return fig
+
+
+def _project(reader_resemblance: pd.DataFrame) -> pd.DataFrame:
+    """The project's rows: ``reader_resemblance.tsv`` also holds the authors' definition."""
+    if "definition" not in reader_resemblance.columns:
+        return reader_resemblance
+    return reader_resemblance[reader_resemblance["definition"] == "project"]
 
 
 def _order(values) -> list:
@@ -112,13 +119,14 @@ def _ceilings(noise_ceiling: pd.DataFrame, kind: str) -> dict[tuple[str, str], f
     return dict(zip(keys, rows["value"].astype(float), strict=True))
 
 
-def reader_mean_se(reader_resemblance: pd.DataFrame) -> pd.DataFrame:
+def reader_mean_se(reader_resemblance: pd.DataFrame, column: str = "r2") -> pd.DataFrame:
     """Mean per-reader R^2 and its standard error across readers, per model/group/measure/layer.
 
     Parameters
     ----------
     reader_resemblance : rows of ``reader_resemblance.tsv`` (one per reader and layer);
-        a NaN ``r2`` leaves that reader out of that layer only.
+        a NaN value leaves that reader out of that layer only.
+    column : the R^2 to summarise (``r2``, ``r2_heldout`` or ``r2_shuffled``).
 
     Returns
     -------
@@ -129,7 +137,7 @@ def reader_mean_se(reader_resemblance: pd.DataFrame) -> pd.DataFrame:
     """
     keys = ["model", "group", "measure", "layer"]
     stats = (
-        reader_resemblance.groupby(keys, sort=False)["r2"]
+        reader_resemblance.groupby(keys, sort=False)[column]
         .agg(["mean", "std", "count"])
         .reset_index()
     )
@@ -266,6 +274,7 @@ def reader_resemblance_l2_vs_l1(
     _require(noise_ceiling, "noise_ceiling", NOISE_CEILING_COLUMNS)
     tables = (reader_resemblance, resemblance_tests, noise_ceiling)
     title = "Per-reader resemblance by layer, mean ± 1 SE across readers"
+    reader_resemblance = _project(reader_resemblance)
     if reader_resemblance.empty:
         return _stamp_if_synthetic(_empty_figure("no rows in reader_resemblance", title), *tables)
     summary = reader_mean_se(reader_resemblance)
@@ -330,17 +339,26 @@ def reader_resemblance_l2_vs_l1(
 
 
 def brain_resemblance_by_layer(
-    reader_resemblance: pd.DataFrame, n_layers: Mapping[str, int] | None = None
+    reader_resemblance: pd.DataFrame,
+    noise_ceiling: pd.DataFrame | None = None,
+    n_layers: Mapping[str, int] | None = None,
 ) -> plt.Figure:
-    """Per-reader fMRI resemblance by relative depth: one panel per brain region.
+    """Per-reader fMRI resemblance by relative depth, against its chance level and ceiling.
 
-    Only measures ``fmri_<region>``. The x axis is ``layer / (n_layers - 1)`` so that
-    models of different depth share it; one line per (model, group), colour by group and
-    line style by model, y = mean per-reader R^2 with a band of ± 1 standard error.
+    Only measures ``fmri_<region>``; rows = regions, columns = models. The x axis is
+    ``layer / (n_layers - 1)`` so that models of different depth share it. In each panel,
+    per group (colour): the mean per-reader in-sample R^2 with a band of ± 1 standard
+    error (solid), the mean held-out R^2 (held out by article, dashed), the mean in-sample
+    R^2 of the same fit to the reader's values shuffled within sentences (dotted: the
+    level an in-sample R^2 reaches by chance), and the group's ``leave_one_reader_out``
+    ceiling (dash-dot). An in-sample curve means little until it clears the shuffled one;
+    the held-out one says whether the fit carries to unseen articles. Only the project's
+    rows are drawn (``definition == "project"`` where the table has that column).
 
     Parameters
     ----------
     reader_resemblance : rows of ``reader_resemblance.tsv``.
+    noise_ceiling : rows of ``noise_ceiling.tsv``; None or empty: no ceiling.
     n_layers : depth of each model; a model not named is taken to end at its last layer
         in the table (give it for a copy that holds only the first layers, such as the
         release's LLaMA-30B, 30 of 60).
@@ -351,13 +369,16 @@ def brain_resemblance_by_layer(
         A layer at or beyond the ``n_layers`` given for its model.
     """
     _require(reader_resemblance, "reader_resemblance", READER_RESEMBLANCE_COLUMNS)
+    if noise_ceiling is None:
+        noise_ceiling = empty_table("noise_ceiling")
+    _require(noise_ceiling, "noise_ceiling", NOISE_CEILING_COLUMNS)
+    tables = (reader_resemblance, noise_ceiling)
     title = "Brain resemblance by relative depth (per-reader fMRI)"
-    brain = reader_resemblance[
-        reader_resemblance["measure"].astype(str).str.startswith(FMRI_PREFIX)
-    ]
+    readers = _project(reader_resemblance)
+    brain = readers[readers["measure"].astype(str).str.startswith(FMRI_PREFIX)]
     if brain.empty:
         fig = _empty_figure(f"no fMRI measures ({FMRI_PREFIX}*) in these data", title)
-        return _stamp_if_synthetic(fig, reader_resemblance)
+        return _stamp_if_synthetic(fig, *tables)
     depth = brain.groupby("model")["layer"].max() + 1
     for model, n in (n_layers or {}).items():
         if model in depth.index:
@@ -367,42 +388,63 @@ def brain_resemblance_by_layer(
                     f"beyond its n_layers {int(n)}"
                 )
             depth[model] = int(n)
-    summary = reader_mean_se(brain)
-    summary["depth"] = summary["layer"] / np.maximum(summary["model"].map(depth) - 1, 1)
-    regions = [m[len(FMRI_PREFIX) :] for m in _order(brain["measure"])]
+    measures = _order(brain["measure"])
     models = _order(brain["model"])
     groups = sorted(set(brain["group"]))
     colors = group_colors(groups)
-    styles = {m: MODEL_STYLES[i % len(MODEL_STYLES)] for i, m in enumerate(models)}
-    n_cols = min(3, len(regions))
-    n_rows = -(-len(regions) // n_cols)
+    ceiling = _ceilings(noise_ceiling, "leave_one_reader_out")
+    # column -> (gid prefix, line style, width)
+    curves = {
+        "r2": ("r2", "-", 1.4),
+        "r2_heldout": ("heldout", "--", 1.0),
+        "r2_shuffled": ("shuffled", ":", 1.2),
+    }
     fig, axes = plt.subplots(
-        n_rows,
-        n_cols,
-        figsize=(max(6.0, 4.0 * n_cols), 3.2 * n_rows + 0.8),
+        len(measures),
+        len(models),
+        figsize=(max(6.0, 4.2 * len(models)), 2.6 * len(measures) + 0.9),
         squeeze=False,
         sharex=True,
     )
-    for ax in axes.flat[len(regions) :]:
-        fig.delaxes(ax)
-    for (measure, model, group), rows in summary.groupby(["measure", "model", "group"]):
-        ax = axes.flat[regions.index(measure[len(FMRI_PREFIX) :])]
-        x = rows["depth"].to_numpy()
-        mean, se = rows["mean"].to_numpy(), rows["se"].to_numpy()
-        ax.plot(x, mean, color=colors[group], ls=styles[model], lw=1.4, gid=f"{model}:{group}")
-        _band(ax, x, mean - se, mean + se, colors[group])
-    for i, region in enumerate(regions):
-        ax = axes.flat[i]
-        ax.set_title(region, fontsize=10)
-        ax.set_xlim(0, 1)
-        if i % n_cols == 0:
-            ax.set_ylabel("per-reader R$^2$")
-        ax.set_xlabel("relative depth (layer / (layers - 1))")
-    handles = [Line2D([], [], color=colors[g], label=f"{g} readers") for g in groups]
-    handles += [Line2D([], [], color="black", ls=styles[m], label=m) for m in models]
-    handles.append(Patch(color="grey", alpha=0.3, label="± 1 SE across readers"))
+    for column, (name, style, width) in curves.items():
+        if column not in brain.columns:
+            continue  # a table written before the held-out or shuffled fits existed
+        summary = reader_mean_se(brain, column)
+        summary["depth"] = summary["layer"] / np.maximum(summary["model"].map(depth) - 1, 1)
+        for (measure, model, group), rows in summary.groupby(["measure", "model", "group"]):
+            ax = axes[measures.index(measure), models.index(model)]
+            x, mean = rows["depth"].to_numpy(), rows["mean"].to_numpy()
+            ax.plot(x, mean, color=colors[group], ls=style, lw=width, gid=f"{name}:{group}")
+            if column == "r2":
+                se = rows["se"].to_numpy()
+                _band(ax, x, mean - se, mean + se, colors[group])
+    for r, measure in enumerate(measures):
+        for c, model in enumerate(models):
+            ax = axes[r, c]
+            for group in groups:
+                if (group, measure) in ceiling:
+                    ax.axhline(
+                        ceiling[group, measure],
+                        color=colors[group],
+                        ls="-.",
+                        lw=1,
+                        gid=f"ceiling:{group}",
+                    )
+            ax.axhline(0, color="grey", lw=0.5, zorder=0)
+            ax.set_title(f"{measure[len(FMRI_PREFIX) :]}, {model}", fontsize=10)
+            ax.set_xlim(0, 1)
+            if c == 0:
+                ax.set_ylabel("per-reader R$^2$")
+            if r == len(measures) - 1:
+                ax.set_xlabel("relative depth (layer / (layers - 1))")
+    handles = [Line2D([], [], color=colors[g], label=f"{g} readers (± 1 SE)") for g in groups]
+    handles += [
+        Line2D([], [], color="grey", ls="--", label="held out by article"),
+        Line2D([], [], color="grey", ls=":", label="shuffled within sentences (chance)"),
+        Line2D([], [], color="grey", ls="-.", label="leave-one-reader-out ceiling"),
+    ]
     _finish(fig, handles, title)
-    return _stamp_if_synthetic(fig, reader_resemblance)
+    return _stamp_if_synthetic(fig, *tables)
 
 
 #: figure name -> (function, names of the tables it reads, in the order of its arguments).
@@ -412,5 +454,8 @@ READER_FIGURES: dict[str, tuple[Callable[..., plt.Figure], list[str]]] = {
         reader_resemblance_l2_vs_l1,
         ["reader_resemblance", "resemblance_tests", "noise_ceiling"],
     ),
-    "brain_resemblance_by_layer": (brain_resemblance_by_layer, ["reader_resemblance"]),
+    "brain_resemblance_by_layer": (
+        brain_resemblance_by_layer,
+        ["reader_resemblance", "noise_ceiling"],
+    ),
 }

@@ -17,17 +17,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from readalike.core.outputs import atomic_path  # noqa: E402
+from readalike.core.outputs import MODIFIED, SYNTHETIC, atomic_path, provenance  # noqa: E402
 
 STAMP = "SYNTHETIC: simulated readers, toy models"
+MODIFIED_STAMP = "MODIFIED: a released file differs from its pinned manifest"
 
 
-def stamp_synthetic(fig: plt.Figure) -> None:
-    """Write SYNTHETIC across the figure so it cannot be mistaken for a result."""
+def stamp_synthetic(fig: plt.Figure, word: str = "SYNTHETIC", note: str = STAMP) -> None:
+    """Write SYNTHETIC (or ``word``) across the figure so it cannot be mistaken for a result."""
     fig.text(
         0.5,
         0.5,
-        "SYNTHETIC",
+        word,
         fontsize=60,
         color="red",
         alpha=0.18,
@@ -36,13 +37,26 @@ def stamp_synthetic(fig: plt.Figure) -> None:
         rotation=25,
         zorder=100,
     )
-    fig.text(0.99, 0.005, STAMP, fontsize=8, color="red", ha="right", va="bottom")
+    fig.text(0.99, 0.005, note, fontsize=8, color="red", ha="right", va="bottom")
 
 
-def save_figure(fig: plt.Figure, targets: Sequence[str | os.PathLike], synthetic: bool) -> None:
-    """Save ``fig`` to each target (format from the suffix), atomically, then close it."""
-    if synthetic:
+def stamp(fig: plt.Figure, synthetic: bool | str) -> None:
+    """Stamp ``fig`` as its data's provenance says: SYNTHETIC, MODIFIED, or nothing if real."""
+    found = provenance(synthetic)
+    if found == SYNTHETIC:
         stamp_synthetic(fig)
+    elif found == MODIFIED:
+        stamp_synthetic(fig, "MODIFIED", MODIFIED_STAMP)
+
+
+def save_figure(
+    fig: plt.Figure, targets: Sequence[str | os.PathLike], synthetic: bool | str
+) -> None:
+    """Save ``fig`` to each target (format from the suffix), atomically, then close it.
+
+    ``synthetic``: the run's flag or a provenance stamp (:func:`stamp`).
+    """
+    stamp(fig, synthetic)
     for target in targets:
         with atomic_path(target) as tmp:
             fig.savefig(tmp, format=os.path.splitext(str(target))[1][1:], dpi=150)
@@ -171,7 +185,9 @@ def divergence_figure(table: pd.DataFrame) -> plt.Figure:
         ax.set_title(f"condition: {condition}", fontsize=10)
     axes[0, 0].set_ylabel("JS divergence (nats)")
     axes[0, -1].legend(fontsize=7)
-    fig.suptitle("Scaling and tuning: attention divergence")
+    # the kinds the table holds: across_families is neither scaling nor tuning
+    kinds = list(dict.fromkeys(table["comparison"]))
+    fig.suptitle(f"Attention divergence: {', '.join(k.replace('_', ' ') for k in kinds)}")
     fig.tight_layout()
     return fig
 

@@ -31,20 +31,25 @@ reader from that region and becomes a row of the checks table (columns
 ``fmri_nonfinite``
     NaN or inf;
 ``fmri_length_mismatch``
-    a sentence of another word count than the human group-mean matrices, where the other
-    readers of the file agree with the human matrices.
+    a sentence of another word count than most readers of the file give it.
 
 Sentence rule. Where most readers of a file hold a sentence with another word count than
-the human matrices (in the release: article 2 sentence 15 has 13 words in every fMRI file
-and in the LLaMA-30B attention, 10 in the human matrices; in L2 also article 0 sentence
-20, 12 words against 10), the fault is the sentence's, not the readers': that sentence has
-no matrix for any reader of the file (``fmri_sentence_length_mismatch``, one row per file
-and sentence). Excluding every reader instead would leave nothing.
+the human group-mean saccade matrices, the readers' count is kept
+(``fmri_sentence_length_differs``, one row per file and sentence): in the release, article
+2 sentence 15 has 13 words in every fMRI file and in the attention of both released models,
+10 in the saccade matrices, which are the odd one out; in L2 also article 0 sentence 20, 12
+words in the fMRI files against 10 in the saccade matrices and the attention. Which source
+is the odd one out is decided where the attention is read for the fMRI analysis
+(:func:`readalike.release.study_a.fmri_length_checks`); the per-reader files carry the
+fMRI's own lengths (:func:`fmri_lengths`). Should the regions of one group disagree on a
+sentence's length, the regions that differ from the saccade matrices have no matrix for it
+(``fmri_region_length_mismatch``).
 
 A sentence in which a reader made no saccade (every cell 0) has no matrix for that reader
 (``None``): the per-reader format keeps "did not read" apart from a zero matrix. The
-authors' regression counts such a sentence as zeros (``np.zeros((n, n))``); there is one
-such sentence in the release (L2 reader 39, article 2 sentence 27).
+authors' regression counts such a sentence as zeros (``np.zeros((n, n))``), and so do the
+``authors`` rows of ``reader_resemblance.tsv``; there is one such sentence in the release
+(L2 reader 39, article 2 sentence 27).
 
 Readers the authors left out on purpose come from configuration (``exclude_readers``,
 :func:`parse_exclude_readers`), never from code; they appear as
@@ -64,8 +69,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from readalike.core.checksums import read_verified
 from readalike.core.formats import ReaderMatrices, SaccadeSet
-from readalike.core.safe_pickle import load_pickle
+from readalike.core.safe_pickle import loads_pickle
 from readalike.release.study_a import (
     CHECK_COLUMNS,
     HUMAN_DIR,
@@ -289,12 +295,13 @@ def convert_fmri_readers(
     Returns
     -------
     readers
-        Reader index -> ``[a][s]``: ``(n, n)`` float64, or None where the reader made no
-        saccade in the sentence or the sentence is dropped for the whole file; only readers
-        kept (no fault, not excluded by configuration).
+        Reader index -> ``[a][s]``: ``(n, n)`` float64 (``n`` the word count most readers
+        of the file give the sentence), or None where the reader made no saccade in the
+        sentence; only readers kept (no fault, not excluded by configuration).
     rows
         Check rows (:data:`FMRI_CHECK_COLUMNS`): one per fault kind of each faulty reader,
-        one per reader excluded by configuration, one per dropped sentence, and per file
+        one per reader excluded by configuration, one per sentence whose length differs
+        from the human matrices', and per file
         ``fmri_readers_kept``, ``fmri_empty_sentences`` and the share of activation mass
         (sum of absolute values over kept readers) above, on and below the diagonal.
 
@@ -368,8 +375,10 @@ def convert_fmri_readers(
         if found:
             faults[r] = found
 
-    # pass 2: sentences whose word count most readers disagree on with the human matrices
-    dropped: set[tuple[int, int]] = set()
+    # pass 2: a sentence most readers give another word count than the human matrices keeps
+    # the readers' count (the analysis decides against the attention which source is the
+    # odd one out); a reader who disagrees with the file's count is the faulty one
+    counts = [list(article) for article in lengths]
     for a, article in enumerate(lengths):
         for s, n in enumerate(article):
             sizes = Counter(m[a][s].shape[0] for m in parsed.values())
@@ -377,25 +386,26 @@ def convert_fmri_readers(
                 continue
             size, count = sizes.most_common(1)[0]
             if size != n and 2 * count > sum(sizes.values()):
-                dropped.add((a, s))
+                counts[a][s] = size
                 rows.append(
                     row(
-                        "fmri_sentence_length_mismatch",
+                        "fmri_sentence_length_differs",
                         count,
                         False,
                         "warning",
                         f"{source}: article {a} sentence {s} has {size} words in {count} of "
-                        f"{sum(sizes.values())} readers, {n} in the human matrices: no "
-                        "matrix for any reader",
+                        f"{sum(sizes.values())} readers, {n} in the saccade matrices: kept "
+                        f"at {size} (fmri_length_odd_one_out says which source is the odd one "
+                        "out)",
                     )
                 )
     for r, matrices in list(parsed.items()):
         rid = reader_id(group, r)
         bad = [
-            f"article {a} sentence {s} has {m.shape[0]} words, the human matrices {n}"
-            for a, article in enumerate(lengths)
+            f"article {a} sentence {s} has {m.shape[0]} words, the file's other readers {n}"
+            for a, article in enumerate(counts)
             for s, n in enumerate(article)
-            if (a, s) not in dropped and (m := matrices[a][s]).shape[0] != n
+            if (m := matrices[a][s]).shape[0] != n
         ]
         if bad:
             more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
@@ -435,12 +445,9 @@ def convert_fmri_readers(
         if r in excluded:
             continue
         out = []
-        for a, article in enumerate(matrices):
+        for article in matrices:
             sentences = []
-            for s, m in enumerate(article):
-                if (a, s) in dropped:
-                    sentences.append(None)
-                    continue
+            for m in article:
                 if not m.any():
                     empty += 1
                     sentences.append(None)
@@ -504,6 +511,7 @@ def load_release_fmri(
     lengths: Mapping[str, list[list[int]]] | None = None,
     regions: Sequence[str] = FMRI_REGIONS,
     exclude_readers: Iterable[Mapping[str, Any]] | None = None,
+    hashes: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, dict[str, ReaderRagged]], pd.DataFrame]:
     """Read the released fMRI activations of every group and region into per-reader matrices.
 
@@ -522,14 +530,19 @@ def load_release_fmri(
         Regions to read (:data:`FMRI_REGIONS`).
     exclude_readers
         Readers left out by configuration (:func:`parse_exclude_readers`).
+    hashes
+        Release path -> SHA-256: each pickle is hashed from the bytes that are unpickled
+        and refused (:class:`~readalike.core.checksums.ChecksumMismatch`) unless it
+        matches; None reads unchecked.
 
     Returns
     -------
     readers
         ``readers[group][fmri_measure(region)][reader_id]``: per article, per sentence, an
         ``(n_words, n_words)`` float64 matrix (``m[i, j]``: activation tied to the saccade
-        from word ``i`` to word ``j``, 0 where none), or None where the reader has no
-        matrix for the sentence. Only readers kept in that region.
+        from word ``i`` to word ``j``, 0 where none; ``n_words`` the fMRI files' own count,
+        :func:`fmri_lengths`), or None where the reader has no matrix for the sentence.
+        Only readers kept in that region.
     checks
         Tidy table, columns :data:`FMRI_CHECK_COLUMNS` (see :func:`convert_fmri_readers`).
 
@@ -555,15 +568,16 @@ def load_release_fmri(
     if lengths is None:
         lengths = {
             group: load_release_saccades(
-                release_dir, suffix, group, {"num": HUMAN_MEASURES["num"]}
+                release_dir, suffix, group, {"num": HUMAN_MEASURES["num"]}, hashes=hashes
             ).lengths()
             for group, suffix in groups.items()
         }
     loaded: dict[tuple[str, str], tuple[Any, Path]] = {}
     for group, suffix in groups.items():
         for region in regions:
-            path = release_dir / fmri_relpath(suffix, region)
-            obj = load_pickle(path, allowed=FMRI_GLOBALS)
+            rel = fmri_relpath(suffix, region)
+            path = release_dir / rel
+            obj = loads_pickle(read_verified(release_dir, rel, hashes), str(path), FMRI_GLOBALS)
             if not isinstance(obj, list):
                 raise ValueError(f"{path}: expected a list of readers, found {type(obj).__name__}")
             loaded[group, region] = (obj, path)
@@ -586,7 +600,71 @@ def load_release_fmri(
         rows += file_rows
         logger.info("fMRI %s %s: %d of %d readers kept", group, region, len(kept), len(obj))
         del obj
+    for group in groups:
+        rows += _one_length_per_sentence(readers[group], lengths[group], group)
     return readers, fmri_checks_table(rows)
+
+
+def _sentence_lengths(by_reader: ReaderRagged, a: int, s: int) -> set[int]:
+    return {m[a][s].shape[0] for m in by_reader.values() if m[a][s] is not None}
+
+
+def _one_length_per_sentence(
+    readers: dict[str, ReaderRagged], lengths: list[list[int]], group: str
+) -> list[dict]:
+    """Where the regions of a group give a sentence different lengths, keep the regions that
+    agree with the saccade matrices (one file format holds one length per sentence)."""
+    rows = []
+    for a, article in enumerate(lengths):
+        for s, n in enumerate(article):
+            found = {m: _sentence_lengths(by, a, s) for m, by in readers.items()}
+            if len(set().union(*found.values())) < 2:
+                continue
+            for measure, sizes in found.items():
+                if sizes and sizes != {n}:
+                    for matrices in readers[measure].values():
+                        matrices[a][s] = None
+                    rows.append(
+                        dict(
+                            check="fmri_region_length_mismatch",
+                            model="release",
+                            condition="fmri",
+                            layer="all",
+                            value=float(len(readers[measure])),
+                            passed=False,
+                            severity="warning",
+                            detail=f"article {a} sentence {s}: {sorted(sizes)} words in "
+                            f"{measure}, other regions of {group} differ; {n} in the saccade "
+                            "matrices: no matrix in this region",
+                            group=group,
+                            region=measure.removeprefix("fmri_"),
+                            reader="",
+                        )
+                    )
+    return rows
+
+
+def fmri_lengths(
+    readers: Mapping[str, Mapping[str, list[list[np.ndarray | None]]]], lengths: list[list[int]]
+) -> list[list[int]]:
+    """Words per sentence of one group's fMRI matrices: the readers' own count, the saccade
+    matrices' (``lengths``) where no reader has a matrix.
+
+    Raises
+    ------
+    ValueError
+        Matrices of one sentence with different lengths (:func:`load_release_fmri` keeps
+        one per sentence).
+    """
+    out = []
+    for a, article in enumerate(lengths):
+        out.append([])
+        for s, n in enumerate(article):
+            sizes = set().union(*(_sentence_lengths(by, a, s) for by in readers.values()))
+            if len(sizes) > 1:
+                raise ValueError(f"article {a} sentence {s}: fMRI matrices of {sorted(sizes)}")
+            out[a].append(sizes.pop() if sizes else n)
+    return out
 
 
 def fmri_checks_table(rows: Iterable[dict]) -> pd.DataFrame:
@@ -610,7 +688,8 @@ def fmri_saccade_set(
         ``readers[measure][reader_id][a][s]``: ``(n, n)`` float64 or None, as one group of
         :func:`load_release_fmri` returns it.
     lengths
-        Words per sentence (the human group-mean matrices').
+        Words per sentence of the human group-mean matrices, for sentences no reader has a
+        matrix of; elsewhere the readers' matrices give it (:func:`fmri_lengths`).
     group, source
         Stored as the file's attributes.
 
@@ -623,6 +702,7 @@ def fmri_saccade_set(
         the per-reader matrices, the mean only completes the format).
         ``readers_per_sentence`` counts the readers present in any region.
     """
+    lengths = fmri_lengths(readers, lengths)
     ids = sorted({r for per_measure in readers.values() for r in per_measure})
     position = {r: i for i, r in enumerate(ids)}
     means: dict[str, list[list[np.ndarray]]] = {}

@@ -25,8 +25,11 @@ The flow is: :func:`needed_files` lists what a run needs,
 :func:`readalike.core.checksums.verify_files` checks every byte against the SHA-256 manifest,
 then :func:`load_release_saccades` and :func:`load_release_attention` read it into
 :class:`~readalike.core.formats.SaccadeSet` / :class:`~readalike.core.formats.AttentionSet`.
-Pickles are read only through :func:`readalike.core.safe_pickle.load_pickle`; ``.npy`` files
-with ``allow_pickle=False``.
+Given the manifest's ``hashes``, every loader hashes the very bytes it parses
+(:func:`readalike.core.checksums.read_verified`): a file replaced after the run's check is
+refused by the job that reads it, not trusted because an earlier job passed. Pickles are
+read only through :func:`readalike.core.safe_pickle.loads_pickle`; ``.npy`` files with
+``allow_pickle=False``.
 
 Data faults in the attention files (padding, causality, row sums, range) are reported as
 rows of a tidy checks table, never silently dropped or repaired; only NaN/inf and
@@ -35,6 +38,7 @@ structural faults (shapes, truncated files) stop the conversion.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -45,8 +49,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from readalike.core.checksums import (
+    check_against_pinned,
+    read_manifest,
+    read_verified,
+    verify_files,
+)
 from readalike.core.formats import AttentionSet, Ragged, SaccadeSet, check_same_lengths
-from readalike.core.safe_pickle import load_pickle
+from readalike.core.safe_pickle import loads_pickle
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +76,11 @@ CONDITION_PREFIXES: dict[str, str] = {"plain": "rb_p1", "instruction": "instr_rb
 TRIVIAL_PATTERNS = ("self", "prev", "start")
 LLAMA_30B_DIR = "model_attention/llama/30B"
 GPT2_LARGE_DIR = "model_attention/gpt2/large"
+#: The manifest of :data:`RELEASE_COMMIT` shipped with the project, relative to the
+#: repository root: the authority on what the release holds (a configured manifest that
+#: differs from it describes a modified copy: :func:`~readalike.core.checksums.
+#: check_against_pinned`).
+PINNED_MANIFEST = "resources/release/SHA256SUMS.upstream"
 
 #: ``n_readers`` stored for release data. The release holds group means only, with no
 #: reader count, so the count is recorded as unknown rather than guessed. (Observation,
@@ -277,6 +292,42 @@ def needed_files(
     return files
 
 
+def release_hashes(
+    manifest_path: str | os.PathLike,
+    pinned_path: str | os.PathLike,
+    relpaths: Iterable[str],
+    modified: bool = False,
+) -> dict[str, str]:
+    """The SHA-256 each of a run's release files must have, the pinned manifest the authority.
+
+    Parameters
+    ----------
+    manifest_path
+        The configured manifest (config ``release_manifest``).
+    pinned_path
+        :data:`PINNED_MANIFEST`, the manifest of :data:`RELEASE_COMMIT` shipped with the project.
+    relpaths
+        The files the run reads.
+    modified
+        Config ``release_modified``: a configured manifest that differs from the pinned one
+        is accepted (a modified copy; its tables say ``modified``).
+
+    Raises
+    ------
+    ValueError
+        One line, where the manifests differ on a file of ``relpaths`` and ``modified`` is
+        false (:func:`readalike.core.checksums.check_against_pinned`).
+    """
+    return check_against_pinned(
+        read_manifest(manifest_path),
+        read_manifest(pinned_path),
+        relpaths,
+        modified,
+        manifest_path,
+        pinned_path,
+    )
+
+
 def release_source(relpaths: Sequence[str], commit: str = RELEASE_COMMIT) -> str:
     """Provenance string ``release:<repo>@<commit>:<path>[,<path>...]``."""
     return f"release:{RELEASE_REPO}@{commit}:{','.join(relpaths)}"
@@ -322,6 +373,7 @@ def load_release_saccades(
     measures: Mapping[str, str] | None = None,
     commit: str = RELEASE_COMMIT,
     allow_negative: bool = False,
+    hashes: Mapping[str, str] | None = None,
 ) -> SaccadeSet:
     """Read one reader group's released saccade matrices into a :class:`SaccadeSet`.
 
@@ -341,6 +393,10 @@ def load_release_saccades(
     allow_negative
         Accept negative entries (the authors' ``residue_*`` matrices are differences and
         may be negative; mean saccade counts and durations may not).
+    hashes
+        Release path -> SHA-256: each pickle is hashed as it is read and refused
+        (:class:`~readalike.core.checksums.ChecksumMismatch`) unless it matches; None reads
+        unchecked.
 
     Returns
     -------
@@ -372,7 +428,8 @@ def load_release_saccades(
     for name, stem in measures.items():
         rel = human_relpath(stem, group_suffix)
         path = release_dir / rel
-        ragged = _validate_ragged_matrices(load_pickle(path), path, allow_negative)
+        obj = loads_pickle(read_verified(release_dir, rel, hashes), str(path))
+        ragged = _validate_ragged_matrices(obj, path, allow_negative)
         lengths = [[m.shape[0] for m in article] for article in ragged]
         if first is None:
             first = (str(path), lengths)
@@ -401,6 +458,7 @@ def release_label_checks(
     release_dir: str | os.PathLike,
     lengths: list[list[int]],
     patterns: Iterable[str] = TRIVIAL_PATTERNS,
+    hashes: Mapping[str, str] | None = None,
 ) -> list[dict]:
     """Compare the released trivial-pattern labels with the patterns computed from lengths.
 
@@ -410,6 +468,8 @@ def release_label_checks(
     ----------
     lengths
         ``lengths[a][s]`` = words of sentence ``s`` of article ``a`` (from the saccades).
+    hashes
+        Release path -> SHA-256 each label file must have (hashed as read); None: unchecked.
 
     Returns
     -------
@@ -422,7 +482,7 @@ def release_label_checks(
     for pattern in patterns:
         rel = label_relpath(pattern)
         path = release_dir / rel
-        labels = load_pickle(path)
+        labels = loads_pickle(read_verified(release_dir, rel, hashes), str(path))
         bad = []
         if not isinstance(labels, list) or len(labels) != len(lengths):
             found = len(labels) if isinstance(labels, list) else type(labels).__name__
@@ -489,6 +549,28 @@ def _open_layer(path: Path) -> np.ndarray:
     if array.shape[3] != array.shape[4]:
         raise ValueError(f"{path}: word axes differ in size, shape {array.shape}")
     return array
+
+
+def _read_layer(
+    release_dir: Path, relpath: str, hashes: Mapping[str, str] | None, shape: tuple[int, ...]
+) -> np.ndarray:
+    """One layer file read into memory from the very bytes whose hash was checked."""
+    path = release_dir / relpath
+    data = read_verified(release_dir, relpath, hashes)
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(
+            f"{path}: not a readable .npy file, truncated or corrupted ({err})"
+        ) from None
+    if array.shape != shape or array.dtype.kind != "f":
+        raise ValueError(f"{path}: {_describe(array)} differs from the first layer's {shape}")
+    return array
+
+
+#: Stored dtype of each released dtype: the files' own precision (GPT-2 large's float32 in
+#: float16 moved its per-reader R^2 by up to 6e-6); anything wider is kept as float32.
+STORED_DTYPE = {np.dtype(np.float16): np.float16, np.dtype(np.float32): np.float32}
 
 
 def _length_grid(lengths: list[list[int]], shape: tuple[int, ...], path: Path) -> np.ndarray:
@@ -774,6 +856,7 @@ def load_release_attention(
     condition: str,
     n_layers: int | None = None,
     commit: str = RELEASE_COMMIT,
+    hashes: Mapping[str, str] | None = None,
 ) -> tuple[AttentionSet, list[dict]]:
     """Convert released per-layer attention files into an :class:`AttentionSet`.
 
@@ -795,15 +878,18 @@ def load_release_attention(
         (``SaccadeSet.lengths()``).
     n_layers
         Read layers ``0..n_layers-1``; default: every contiguous layer file found.
+    hashes
+        Release path -> SHA-256: every layer file is checked before any work, and each is
+        hashed again from the bytes that are converted (a file replaced in between is
+        refused); None reads unchecked.
 
     Returns
     -------
     attention : AttentionSet
-        ``sentences[a][s]``: ``(n_layers, n_heads, n_words, n_words)`` float16 (the
-        attention format; float32 files such as GPT-2 large's are rounded to float16, a
-        relative error below 2**-11 in the normal range), the files' values sliced to the
-        real length (not renormalised: LLaMA-30B's rows sum below 1 because the authors
-        dropped BOS / prefix columns).
+        ``sentences[a][s]``: ``(n_layers, n_heads, n_words, n_words)`` in the files' own
+        precision (:data:`STORED_DTYPE`: LLaMA-30B's float16, GPT-2 large's float32), the
+        files' values sliced to the real length (not renormalised: LLaMA-30B's rows sum
+        below 1 because the authors dropped BOS / prefix columns).
     checks : list of dict
         Tidy rows (:data:`CHECK_COLUMNS`), per layer and over ``"all"`` layers: the
         :data:`FAULT_CHECKS` (sentences whose attention implies another word count,
@@ -826,6 +912,8 @@ def load_release_attention(
     relpaths = [attention_relpath(model_rel_dir, file_prefix, layer) for layer in range(n_layers)]
     paths = [release_dir / rel for rel in relpaths]
     label = (model_name, condition)
+    if hashes is not None:  # a replaced file fails as such, before any shape check
+        verify_files(release_dir, hashes, relpaths)
 
     # open every layer first: a bad or mismatched file fails before any work is done
     first = _open_layer(paths[0])
@@ -842,9 +930,9 @@ def load_release_attention(
     row_ok = (idx < grid[..., None])[:, :, None, :]  # (A, S, 1, W)
     valid = row_ok[..., :, None] & row_ok[..., None, :]  # (A, S, 1, W, W)
 
+    stored = STORED_DTYPE.get(dtype, np.float32)
     sentences: Ragged = [
-        [np.empty((n_layers, n_heads, n, n), dtype=np.float16) for n in article]
-        for article in lengths
+        [np.empty((n_layers, n_heads, n, n), dtype=stored) for n in article] for article in lengths
     ]
     files = f"{paths[0].parent}/{file_prefix}_layer{{0..{n_layers - 1}}}.npy"
     checks: list[dict] = [
@@ -864,12 +952,12 @@ def load_release_attention(
     for layer, path in enumerate(paths):
         # one layer in memory at a time (4 MB float16, 8 MB float32 for LLaMA-30B);
         # checks run in float32 because float16 row sums would lose precision
-        block = np.array(_open_layer(path))
+        block = _read_layer(release_dir, relpaths[layer], hashes, shape)
         x = _as_float32(block, out=wide if from_float16 else None)
         result = _layer_checks(x, valid, row_ok, grid, path, layer, from_float16, buffers)
         checks += _check_rows(label, layer, result[0], result[1])
         per_layer.append(result)
-        block = block.astype(np.float16, copy=False)
+        block = block.astype(stored, copy=False)
         for dest, a, s, n in slots:
             dest[layer] = block[a, s, :, :n, :n]
     checks += _check_rows(label, "all", *_summary(per_layer, grid))
@@ -899,6 +987,78 @@ def load_release_attention(
         },
     )
     return attention, checks
+
+
+def longest_lengths(lengths: Iterable[list[list[int]]]) -> list[list[int]]:
+    """Per sentence, the most words any of several sources (the groups' fMRI files) gives it."""
+    lengths = list(lengths)
+    return [
+        [max(counts) for counts in zip(*articles, strict=True)]
+        for articles in zip(*lengths, strict=True)
+    ]
+
+
+def attention_words(attention: AttentionSet) -> list[list[int]]:
+    """Words of each sentence that the attention holds: one past its last row that is not
+    zero in every layer and head (rows past it are the zero padding of the file's block)."""
+    out = []
+    for article in attention.sentences:
+        out.append([])
+        for m in article:
+            rows = np.flatnonzero((m != 0).any(axis=(0, 1, 3)))
+            out[-1].append(int(rows[-1]) + 1 if rows.size else 0)
+    return out
+
+
+def fmri_length_checks(
+    attention: AttentionSet,
+    saccade_lengths: list[list[int]],
+    fmri_lengths: Mapping[str, list[list[int]]],
+) -> list[dict]:
+    """Where the fMRI files and the saccade matrices disagree on a sentence's length, which
+    source is the odd one out, judged by the words the attention holds.
+
+    ``attention`` holds each sentence at the longest of the groups' fMRI lengths
+    (:func:`longest_lengths`), sliced from the release's padded blocks. Sources that agree
+    with the attention's words are right; the other one is the odd one out. The per-reader
+    analyses use a group's fMRI length where the attention holds all its words (the
+    project's rows) and the attention's zero padding otherwise (the authors' rows, which
+    slice the padded file as ``heads_vs_fmri.py`` does).
+
+    Returns
+    -------
+    list of dict
+        One ``fmri_length_odd_one_out`` row (:data:`CHECK_COLUMNS`, condition ``fmri``) per
+        such sentence; ``value`` is the attention's word count.
+    """
+    words = attention_words(attention)
+    label = (attention.model, "fmri")
+    rows = []
+    for a, article in enumerate(saccade_lengths):
+        for s, n in enumerate(article):
+            fmri = {g: lengths[a][s] for g, lengths in fmri_lengths.items()}
+            if all(k == n for k in fmri.values()):
+                continue
+            held, stored = words[a][s], attention.sentences[a][s].shape[-1]
+            odd = [f"{g} fMRI files" for g, k in fmri.items() if k != held]
+            if n != held:
+                odd.insert(0, "saccade matrices")
+            said = ", ".join(f"{g} {k}" for g, k in fmri.items())
+            detail = (
+                f"article {a} sentence {s}: {n} words in the saccade matrices, {said} in the "
+                f"fMRI files, {held} of {stored} in the attention: the odd one out is the "
+                f"{' and the '.join(odd) or 'none'}"
+            )
+            short = [g for g, k in fmri.items() if k > held]
+            if short:
+                detail += (
+                    f"; for {', '.join(short)} the project's reader rows leave the sentence "
+                    "out, the authors' rows count the attention's zero padding"
+                )
+            rows.append(
+                _row(label, "fmri_length_odd_one_out", "all", held, False, "warning", detail)
+            )
+    return rows
 
 
 def release_checks_table(checks: Iterable[dict]) -> pd.DataFrame:

@@ -70,6 +70,9 @@ RELEASE_REPO = "JacksonWuxs/Interpret_Instruction_Tuning_LLMs"
 RELEASE_COMMIT = "52508a0a9597e8a2fb239740261cac424eea23c0"
 PROMPTS_FILE = "datasets/FinalDataset.tsv"
 ANNOTATIONS_FILE = "datasets/AnnotatedDataset.tsv"
+#: The authors' word vocabulary (``word<TAB>frequency``), read by
+#: :func:`readalike.models.vocabulary.read_vocabulary`.
+VOCABULARY_FILE = "datasets/SingleShareGPT_Vocab.tsv"
 #: The file inside an unpacked folder that records the archive's SHA-256.
 ARCHIVE_SHA256_FILE = "sha256"
 #: Released models: our key -> folder of pickles.
@@ -86,6 +89,14 @@ RELEASED_MAX_LEVEL = 10
 PICKLE_KEYS = frozenset({"ID", "Input", "Output", "Reference", "Explain"})
 #: How many offending files a refusal names.
 N_NAMED = 3
+#: The manifest pins hashes, not sizes, so the sizes the tar headers announce are bounded
+#: before anything is extracted: a 0.5 MB archive of zeros would otherwise write 2 GB to
+#: disk before the checksums refuse it. The pinned archive's largest file is 2.6 MB and its
+#: 1,268 files unpack to 66.7 MB, 11.6 times its 5.7 MB; these bounds leave it room:
+#: no member above 64 MiB (25 times the largest) ...
+MAX_MEMBER_BYTES = 64 * 2**20
+#: ... and no more unpacked bytes than 50 per archive byte (4 times the pinned archive's).
+MAX_EXPANSION = 50
 
 FAULT_COLUMNS = table_columns("attribution_faults")
 
@@ -108,6 +119,29 @@ def _check_member(member: tarfile.TarInfo, tar_path: Path) -> None:
     if not (member.isfile() or member.isdir()):
         raise ValueError(
             f"{tar_path}: refused member {member.name!r} (links and special files not allowed)"
+        )
+
+
+def _check_sizes(members: Sequence[tarfile.TarInfo], tar_path: Path) -> None:
+    """Refuse, before extracting, a member listed twice or sizes beyond the bounds."""
+    files = [m for m in members if m.isfile()]
+    seen: set[str] = set()
+    twice = [m.name for m in files if m.name in seen or seen.add(m.name)]
+    if twice:
+        raise ValueError(f"{tar_path}: refused, files listed twice in the archive: {_first(twice)}")
+    big = [m for m in files if m.size > MAX_MEMBER_BYTES]
+    if big:
+        raise ValueError(
+            f"{tar_path}: refused before extracting: member {big[0].name} would unpack to "
+            f"{big[0].size:,} bytes, more than any release file may ({MAX_MEMBER_BYTES:,})"
+        )
+    total = sum(m.size for m in files)
+    packed = max(tar_path.stat().st_size, 1)
+    if total > MAX_EXPANSION * packed:
+        raise ValueError(
+            f"{tar_path}: refused before extracting: its {len(files):,} files would unpack to "
+            f"{total:,} bytes, {total / packed:,.0f} times the archive's {packed:,} (at most "
+            f"{MAX_EXPANSION})"
         )
 
 
@@ -155,7 +189,9 @@ def unpack_release_b(
     """Unpack the release tarball into ``dest``, verified against its manifest, atomically.
 
     Every member is checked before anything is written: absolute paths, ``..`` components,
-    links and special files, and files the manifest does not list are refused. The archive
+    links and special files, files the manifest does not list, files listed twice, and
+    sizes in the headers beyond :data:`MAX_MEMBER_BYTES` per file or :data:`MAX_EXPANSION`
+    times the archive in all are refused. The archive
     is extracted into a temporary folder beside ``dest`` (with :mod:`tarfile`'s ``data``
     filter as a second guard), every manifest file is verified (:func:`verify_release_files`),
     the archive's SHA-256 is written to ``dest/sha256`` (:data:`ARCHIVE_SHA256_FILE`, checked
@@ -195,6 +231,7 @@ def unpack_release_b(
                 f"{tar_path}: {len(unlisted):,} archive files not in the manifest "
                 f"{manifest_path}, first: {_first(unlisted)}"
             )
+        _check_sizes(members, tar_path)
         with atomic_dir(dest) as tmp:
             tar.extractall(tmp, members=members, filter="data")
             verify_release_files(tmp / RELEASE_ROOT, manifest, str(tar_path))
