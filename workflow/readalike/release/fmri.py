@@ -260,13 +260,6 @@ def _sentence_matrix(rows: Any, where: str) -> tuple[np.ndarray | None, tuple[st
     return m, None
 
 
-@dataclass
-class _FileResult:
-    readers: dict[int, list[list[np.ndarray | None]]]
-    rows: list[dict]
-    n_readers: int
-
-
 def convert_fmri_readers(
     obj: Any,
     lengths: list[list[int]],
@@ -313,25 +306,39 @@ def convert_fmri_readers(
     if not isinstance(obj, list):
         raise ValueError(f"{source}: expected a list of readers, found {type(obj).__name__}")
     excluded = dict(excluded or {})
-    n_articles = len(lengths)
-    rows: list[dict] = []
 
     def row(check, value, passed, severity, detail, reader=""):
-        return dict(
-            check=check,
-            model="release",
-            condition="fmri",
-            layer="all",
-            value=float(value),
-            passed=bool(passed),
-            severity=severity,
-            detail=detail,
-            group=group,
-            region=region,
-            reader=reader,
-        )
+        return _check_row(group, region, check, value, passed, severity, detail, reader)
 
-    # pass 1: every reader's matrices or faults
+    parsed, faults = _parse_readers(obj, lengths, group)
+    rows = _agree_on_lengths(parsed, faults, lengths, group, source, row)
+    rows += _reader_rows(faults, excluded, group, row)
+    kept, empty, mass, cells = _kept_readers(parsed, excluded)
+    rows += _file_rows(len(obj), kept, excluded, faults, empty, mass, cells, group, source, row)
+    return kept, rows
+
+
+def _check_row(group, region, check, value, passed, severity, detail, reader="") -> dict:
+    """One row of :data:`FMRI_CHECK_COLUMNS`."""
+    return dict(
+        check=check,
+        model="release",
+        condition="fmri",
+        layer="all",
+        value=float(value),
+        passed=bool(passed),
+        severity=severity,
+        detail=detail,
+        group=group,
+        region=region,
+        reader=reader,
+    )
+
+
+def _parse_readers(obj: list, lengths: list[list[int]], group: str):
+    """Pass 1: every reader's matrices (reader -> [a][s]) or faults (reader -> [(check,
+    detail)]); a reader with any fault has no matrices."""
+    n_articles = len(lengths)
     parsed: dict[int, list[list[np.ndarray | None]]] = {}
     faults: dict[int, list[tuple[str, str]]] = {}
     for r, reader in enumerate(obj):
@@ -374,10 +381,15 @@ def convert_fmri_readers(
                 parsed[r] = matrices
         if found:
             faults[r] = found
+    return parsed, faults
 
-    # pass 2: a sentence most readers give another word count than the human matrices keeps
-    # the readers' count (the analysis decides against the attention which source is the
-    # odd one out); a reader who disagrees with the file's count is the faulty one
+
+def _agree_on_lengths(parsed, faults, lengths, group, source, row) -> list[dict]:
+    """Pass 2: a sentence most readers give another word count than the human matrices
+    keeps the readers' count (the analysis decides against the attention which source is
+    the odd one out); a reader who disagrees with the file's count is the faulty one and
+    moves from ``parsed`` to ``faults``."""
+    rows = []
     counts = [list(article) for article in lengths]
     for a, article in enumerate(lengths):
         for s, n in enumerate(article):
@@ -411,8 +423,12 @@ def convert_fmri_readers(
             more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
             faults[r] = [("fmri_length_mismatch", f"{rid}: {bad[0]}{more}")]
             del parsed[r]
+    return rows
 
-    # reader rows: config exclusions first, then every fault kind with its first detail
+
+def _reader_rows(faults, excluded, group, row) -> list[dict]:
+    """Config exclusions first, then every fault kind of a reader with its first detail."""
+    rows = []
     for r in sorted(set(faults) | set(excluded)):
         rid = reader_id(group, r)
         if r in excluded:
@@ -436,7 +452,12 @@ def convert_fmri_readers(
             rows.append(
                 row(check, len(details), False, "warning", f"{details[0]}{more}{also}", rid)
             )
+    return rows
 
+
+def _kept_readers(parsed, excluded):
+    """The readers kept, with sentences without saccades as None, the count of those, and
+    the activation mass and non-zero cells below, on and above the diagonal."""
     kept: dict[int, list[list[np.ndarray | None]]] = {}
     empty = 0
     mass = np.zeros(3)  # |values| below, on, above the diagonal
@@ -460,12 +481,15 @@ def convert_fmri_readers(
                 sentences.append(np.ascontiguousarray(m))
             out.append(sentences)
         kept[r] = out
+    return kept, empty, mass, cells
 
-    n_total = len(obj)
+
+def _file_rows(n_total, kept, excluded, faults, empty, mass, cells, group, source, row):
+    """The file's summary rows: readers kept, empty sentences, mass by diagonal side."""
     excluded_config = sorted(r for r in excluded if r < n_total)
     excluded_faults = sorted(r for r in faults if r not in excluded)
     ids = ", ".join
-    rows.append(
+    rows = [
         row(
             "fmri_readers_kept",
             len(kept),
@@ -474,17 +498,15 @@ def convert_fmri_readers(
             f"{source}: {len(kept)} of {n_total} readers kept; excluded by config: "
             f"[{ids(reader_id(group, r) for r in excluded_config)}]; excluded for faults: "
             f"[{ids(reader_id(group, r) for r in excluded_faults)}]",
-        )
-    )
-    rows.append(
+        ),
         row(
             "fmri_empty_sentences",
             empty,
             True,
             "info",
             "sentences of kept readers with no saccade (every cell 0): no matrix",
-        )
-    )
+        ),
+    ]
     share = mass / mass.sum() if mass.sum() > 0 else np.full(3, np.nan)
     cell_share = cells / cells.sum() if cells.sum() > 0 else np.full(3, np.nan)
     for k, where in enumerate(("below", "on", "above")):
@@ -499,7 +521,7 @@ def convert_fmri_readers(
                 f"); share of non-zero cells {cell_share[k]:.4f}",
             )
         )
-    return kept, rows
+    return rows
 
 
 # ----------------------------------------------------------------------------- the loader
