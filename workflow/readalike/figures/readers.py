@@ -36,22 +36,19 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from readalike.core.outputs import table_provenance  # noqa: E402
 from readalike.figures.study_a import stamp  # noqa: E402
 
-RESEMBLANCE_CI_COLUMNS = ["model", "group", "measure", "layer", "r2", "ci_low", "ci_high"]
-NOISE_CEILING_COLUMNS = ["group", "measure", "kind", "value"]
-READER_RESEMBLANCE_COLUMNS = ["model", "group", "measure", "layer", "reader", "r2"]
-RESEMBLANCE_TESTS_COLUMNS = ["model", "measure", "layer", "test", "group_a", "group_b", "holds"]
-
-_REQUIRED = {
-    "resemblance_ci": RESEMBLANCE_CI_COLUMNS,
-    "noise_ceiling": NOISE_CEILING_COLUMNS,
-    "reader_resemblance": READER_RESEMBLANCE_COLUMNS,
-    "resemblance_tests": RESEMBLANCE_TESTS_COLUMNS,
+#: The columns of each registered table (:mod:`readalike.core.tables`) that the figures
+#: read: a subset of the table's schema, so a figure draws from any table that has them.
+_NEEDED = {
+    "resemblance_ci": ["model", "group", "measure", "layer", "r2", "ci_low", "ci_high"],
+    "noise_ceiling": ["group", "measure", "kind", "value"],
+    "reader_resemblance": ["model", "group", "measure", "layer", "reader", "r2"],
+    "resemblance_tests": ["model", "measure", "layer", "test", "group_a", "group_b", "holds"],
 }
 
 
 def empty_table(name: str) -> pd.DataFrame:
     """A table of no rows with the columns a figure reads (a run that does not make it)."""
-    columns = [*_REQUIRED[name], "provenance"]
+    columns = [*_NEEDED[name], "provenance"]
     numeric = {"layer", "r2", "ci_low", "ci_high", "value"}
     return pd.DataFrame({c: pd.Series(dtype=float if c in numeric else object) for c in columns})
 
@@ -208,8 +205,8 @@ def resemblance_ci_by_layer(
         ci_low, ci_high, n_draws, provenance).
     noise_ceiling : rows of ``noise_ceiling.tsv`` (group, measure, kind, value, ...).
     """
-    _require(resemblance_ci, "resemblance_ci", RESEMBLANCE_CI_COLUMNS)
-    _require(noise_ceiling, "noise_ceiling", NOISE_CEILING_COLUMNS)
+    _require(resemblance_ci, "resemblance_ci", _NEEDED["resemblance_ci"])
+    _require(noise_ceiling, "noise_ceiling", _NEEDED["noise_ceiling"])
     title = "Group-mean resemblance by layer, 95 % bootstrap band"
     if resemblance_ci.empty:
         fig = _empty_figure("no rows in resemblance_ci", title)
@@ -269,9 +266,9 @@ def reader_resemblance_l2_vs_l1(
     resemblance_tests : rows of ``resemblance_tests.tsv``.
     noise_ceiling : rows of ``noise_ceiling.tsv``.
     """
-    _require(reader_resemblance, "reader_resemblance", READER_RESEMBLANCE_COLUMNS)
-    _require(resemblance_tests, "resemblance_tests", RESEMBLANCE_TESTS_COLUMNS)
-    _require(noise_ceiling, "noise_ceiling", NOISE_CEILING_COLUMNS)
+    _require(reader_resemblance, "reader_resemblance", _NEEDED["reader_resemblance"])
+    _require(resemblance_tests, "resemblance_tests", _NEEDED["resemblance_tests"])
+    _require(noise_ceiling, "noise_ceiling", _NEEDED["noise_ceiling"])
     tables = (reader_resemblance, resemblance_tests, noise_ceiling)
     title = "Per-reader resemblance by layer, mean ± 1 SE across readers"
     reader_resemblance = _project(reader_resemblance)
@@ -368,10 +365,10 @@ def brain_resemblance_by_layer(
     ValueError
         A layer at or beyond the ``n_layers`` given for its model.
     """
-    _require(reader_resemblance, "reader_resemblance", READER_RESEMBLANCE_COLUMNS)
+    _require(reader_resemblance, "reader_resemblance", _NEEDED["reader_resemblance"])
     if noise_ceiling is None:
         noise_ceiling = empty_table("noise_ceiling")
-    _require(noise_ceiling, "noise_ceiling", NOISE_CEILING_COLUMNS)
+    _require(noise_ceiling, "noise_ceiling", _NEEDED["noise_ceiling"])
     tables = (reader_resemblance, noise_ceiling)
     title = "Brain resemblance by relative depth (per-reader fMRI)"
     readers = _project(reader_resemblance)

@@ -31,6 +31,7 @@ from readalike.core.pairs import (
     stack_pair_stream,
     stack_pairs,
 )
+from readalike.core.tables import columns as table_columns
 from readalike.study_a import divergence, inference, noise_ceiling, resemblance, trivial
 
 log = logging.getLogger(__name__)
@@ -295,18 +296,7 @@ def instruction_sensitivity_table(
 
 
 #: Columns of :func:`controls_table`.
-CONTROL_COLUMNS = (
-    "check",
-    "kind",
-    "model",
-    "group",
-    "measure",
-    "value",
-    "threshold",
-    "passed",
-    "catches",
-    "detail",
-)
+CONTROL_COLUMNS = tuple(table_columns("controls"))
 
 #: What each control can catch. ``sanity`` checks hold on any data unless the code is
 #: wrong; ``chance`` controls (null models; not called "null", which table readers such as
@@ -412,20 +402,8 @@ def controls_table(
         n_kept = sum(len(a) for a in kept_index.lengths)
         for (group, measure), y in humans.items():
             shuffled = resemblance.shuffle_within_sentences(y, index, rng)
-            real, real_out, fake, fake_out, across_out = [], [], [], [], []
-            for block in layer_blocks(attention.n_layers, block_size):
-                r2, r2_out = resemblance.layer_resemblance(pairs[block], y, index)
-                r2_fake, r2_fake_out = resemblance.layer_resemblance(pairs[block], shuffled, index)
-                _, r2_across_out = resemblance.layer_resemblance(
-                    pairs[block][..., source], y[kept], kept_index
-                )
-                real.append(r2)
-                real_out.append(r2_out)
-                fake.append(r2_fake)
-                fake_out.append(r2_fake_out)
-                across_out.append(r2_across_out)
-            real, real_out, fake, fake_out, across_out = map(
-                np.concatenate, (real, real_out, fake, fake_out, across_out)
+            real, real_out, fake, fake_out, across_out = _control_fits(
+                pairs, y, shuffled, index, (kept, source, kept_index), block_size
             )
             value = float(np.nanmax(fake_out))
             row(
@@ -493,19 +471,29 @@ def controls_table(
     return pd.DataFrame(rows, columns=list(CONTROL_COLUMNS))
 
 
+def _control_fits(pairs, y, shuffled, index, across, block_size):
+    """R^2 per layer for the controls, one block of layers at a time.
+
+    Returns in-sample and held-out R^2 of the heads on ``y``, the same on the human values
+    ``shuffled`` within sentences, and held-out R^2 with each sentence's attention taken
+    from another sentence of its length (``across`` = ``(kept pairs, source pairs, kept
+    index)`` of :func:`readalike.core.pairs.shuffle_sentences_of_equal_length`); each
+    ``(n_layers,)``.
+    """
+    kept, source, kept_index = across
+    fits = []
+    for block in layer_blocks(pairs.shape[0], block_size):
+        r2, r2_out = resemblance.layer_resemblance(pairs[block], y, index)
+        r2_fake, r2_fake_out = resemblance.layer_resemblance(pairs[block], shuffled, index)
+        _, r2_across_out = resemblance.layer_resemblance(
+            pairs[block][..., source], y[kept], kept_index
+        )
+        fits.append((r2, r2_out, r2_fake, r2_fake_out, r2_across_out))
+    return tuple(np.concatenate(column) for column in zip(*fits, strict=True))
+
+
 #: Columns of :func:`reader_resemblance_table` (the writer adds ``provenance``).
-READER_RESEMBLANCE_COLUMNS = (
-    "model",
-    "definition",
-    "group",
-    "measure",
-    "layer",
-    "reader",
-    "n_pairs",
-    "r2",
-    "r2_heldout",
-    "r2_shuffled",
-)
+READER_RESEMBLANCE_COLUMNS = tuple(table_columns("reader_resemblance"))
 #: Values of ``definition`` in ``reader_resemblance.tsv``, the project's first: the tables
 #: and figures made from it read the project's rows (:func:`project_rows`).
 READER_DEFINITIONS = ("project", "authors")
