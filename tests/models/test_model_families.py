@@ -164,12 +164,12 @@ def test_unlocatable_prompt_is_skipped_and_reported(tmp_path, tokenizers_by_kind
     first, second = (line.split("\t")[0] for line in lines[1:3])
     real = sb.locate_instruction
 
-    def offsets_lost(tokenizer, text, fragments, prompt_id):
+    def offsets_lost(tokenizer, text, fragments, prompt_id, content=None):
         # as a tokenizer whose offsets are all empty would: nothing overlaps the sentence
-        ids, _ = real(tokenizer, text, fragments, prompt_id)
+        ids, _ = real(tokenizer, text, fragments, prompt_id, content)
         if prompt_id == second:
             instruction_mask_from_offsets([(0, 0)] * len(ids), text, fragments, prompt_id)
-        return real(tokenizer, text, fragments, prompt_id)
+        return real(tokenizer, text, fragments, prompt_id, content)
 
     monkeypatch.setattr(sb, "locate_instruction", offsets_lost)
     faults: list = []

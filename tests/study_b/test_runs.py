@@ -420,3 +420,144 @@ def test_figures(tmp_path):
         ["go", "see"],
     )
     _saved(figures_b.verb_relations_figure(verbs), tmp_path, "verbs")
+
+
+# --------------------------------------------------------------------------- one model, real
+
+#: A chat template of the ChatML kind SmolLM2-Instruct uses, with a default system turn
+#: whose words ("helpful", "assistant") could also occur in a prompt.
+CHAT_TEMPLATE = (
+    "{% for m in messages %}{% if loop.first and m['role'] != 'system' %}"
+    "<s>system\nYou are a helpful assistant. Summarise the given paragraph.\n{% endif %}"
+    "<s>{{ m['role'] }}\n{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<s>assistant\n{% endif %}"
+)
+
+
+@pytest.fixture(scope="module")
+def chat_model(tiny_model, tmp_path_factory) -> Path:
+    """The tiny model, its tokenizer given a chat template (its BOS opens every turn)."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("chat") / "tiny-chat"
+    shutil.copytree(tiny_model[0], folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_chat_prompt_finds_the_prompt_in_the_template(chat_model):
+    tokenizer = sb.load_tokenizer(chat_model)
+    prompt = "Summarise the given paragraph in one sentence.\n\nOutput:"
+    text, (start, end) = sb.chat_prompt(tokenizer, prompt)
+    assert text[start:end] == prompt
+    assert text.startswith("<s>system\n") and text.endswith("<s>assistant\n")
+    # the system turn holds the instruction's words too: only the user's turn is searched
+    ids, mask = sb.locate_instruction(
+        tokenizer, text, ["Summarise the given paragraph"], "p", content=(start, end)
+    )
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = np.asarray(enc["offset_mapping"])[1:]  # the leading BOS is dropped, as ids
+    assert len(ids) == len(offsets) == mask.size
+    assert mask.any()
+    assert (offsets[mask, 0] >= start).all() and (offsets[mask, 1] <= end).all()
+    marked = tokenizer.decode([i for i, m in zip(ids, mask, strict=True) if m])
+    assert marked.strip() == "Summarise the given paragraph in one sentence."
+    plain = sb.load_tokenizer(chat_model)
+    plain.chat_template = None
+    with pytest.raises(ValueError, match="has no chat template"):
+        sb.chat_prompt(plain, prompt)
+
+
+def test_attribution_run_in_the_chat_template_records_the_weights(chat_model, two_prompts):
+    facts = {"file": "/x/m.Q4_1.gguf", "sha256": "ab" * 32, "quantization": "Q4_1"}
+    attrs: dict = {}
+    records = sb.attribution_run(
+        chat_model,
+        two_prompts,
+        model_name="tiny",
+        max_new_tokens=3,
+        chunk_size=16,
+        n_threads=1,
+        progress=False,
+        chat_template=True,
+        n_prompts=1,
+        checkpoint_facts=facts,
+        attrs=attrs,
+    )
+    # one prompt of two: the first source's, as select_prompts spreads them
+    assert [r.prompt_id for r in records] == ["user_oriented_task_0"]
+    assert records[0].prompt_text.startswith("<s>system\n")
+    assert attrs["quantization"] == "Q4_1" and attrs["dequantized_dtype"] == "float32"
+    assert attrs["weights"] == "real" and attrs["gguf_file"] == "m.Q4_1.gguf"
+
+
+def test_write_attribution_keeps_extra_attributes(tmp_path):
+    path = tmp_path / "m.h5"
+    write_attribution(path, [_record("lima_author_1")], attrs={"quantization": "Q4_1"})
+    with h5py.File(path) as f:
+        assert f.attrs["quantization"] == "Q4_1"
+        assert f.attrs["format"] == "readalike.attribution/1"
+
+
+@pytest.mark.parametrize(
+    ("sizes", "n", "expected"),
+    [
+        # 632 = 252 + 300 + 80: exact shares 15.95, 18.99, 5.06 -> 15, 18, 5 and the two
+        # largest remainders (LIMA .99, Self-Instruct .95) get the two left over
+        pytest.param((252, 300, 80), 40, (16, 19, 5), id="release-40"),
+        # shares 1.20, 1.42, 0.38: the one left over goes to LIMA (.42 > .38 > .20)
+        pytest.param((252, 300, 80), 3, (1, 2, 0), id="largest-remainder"),
+        pytest.param((4, 4, 2), 5, (2, 2, 1), id="exact"),
+        pytest.param((2, 1, 1), 10, (2, 1, 1), id="all"),
+    ],
+)
+def test_select_prompts_by_source(sizes, n, expected):
+    from readalike.study_b.prompts import select_prompts
+
+    sources = ["Self-Instruct", "LIMA", "MT-Bench"]
+    prompts = pd.DataFrame(
+        {
+            "prompt_id": [
+                f"{s}_{i}" for s, k in zip(sources, sizes, strict=True) for i in range(k)
+            ],
+            "source": [s for s, k in zip(sources, sizes, strict=True) for _ in range(k)],
+        }
+    )
+    chosen = select_prompts(prompts, n)
+    assert tuple(chosen["source"].value_counts().reindex(sources, fill_value=0)) == expected
+    # file order kept, spread within a source: of 4 take positions floor((i + .5) * 4 / 2)
+    assert list(chosen.index) == list(range(len(chosen)))
+    if sizes == (4, 4, 2):
+        assert list(chosen["prompt_id"]) == [
+            "Self-Instruct_1",
+            "Self-Instruct_3",
+            "LIMA_1",
+            "LIMA_3",
+            "MT-Bench_1",
+        ]
+
+
+def test_instruction_scores_table_by_hand():
+    from readalike.study_b.instruction_focus import SCORE_SUMMARY_COLUMNS, instruction_scores_table
+
+    rows = [("m", f"lima_author_{i}", "LIMA", s) for i, s in enumerate([0.1, 0.2, 0.6])]
+    rows += [("m", "mtbench_1", "MT-Bench", 0.5)]
+    scores = pd.DataFrame(rows, columns=["model", "prompt_id", "source", "score"])
+    table = instruction_scores_table(scores)
+    assert list(table.columns) == SCORE_SUMMARY_COLUMNS
+    table = table.set_index("source")
+    assert list(table.index) == ["Self-Instruct", "LIMA", "MT-Bench", "All"]
+    assert table.loc["Self-Instruct", "n_prompts"] == 0
+    assert np.isnan(table.loc["Self-Instruct", "mean"])
+    lima = table.loc["LIMA"]
+    assert lima["mean"] == pytest.approx(0.3) and lima["median"] == pytest.approx(0.2)
+    # sample variance: ((-0.2)^2 + (-0.1)^2 + 0.3^2) / 2 = 0.07
+    assert lima["sd"] == pytest.approx(math.sqrt(0.07))
+    assert lima["se"] == pytest.approx(math.sqrt(0.07 / 3))
+    assert np.isnan(table.loc["MT-Bench", "sd"])  # one prompt: no spread
+    assert table.loc["All", "n_prompts"] == 4
+    assert table.loc["All", "mean"] == pytest.approx(0.35)

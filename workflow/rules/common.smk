@@ -219,7 +219,10 @@ USES_RELEASE = config["reading"]["source"] == "release" or bool(RELEASE_MODELS)
 
 def all_targets():
     return (
-        [f"{OUT}/models.tsv"] + study_a_targets() + reader_targets() + study_b_targets()
+        [f"{OUT}/models.tsv"]
+        + study_a_targets()
+        + reader_targets()
+        + study_b_targets()
         # corpora_targets: rules/corpora.smk, included only with a corpora section
         + (corpora_targets() if config.get("corpora") else [])
     )

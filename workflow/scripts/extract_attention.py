@@ -7,6 +7,7 @@ from readalike.core.formats import write_attention
 from readalike.core.joblog import send_to_log
 from readalike.core.stimuli import read_stimuli
 from readalike.models.extraction import extract_conditions
+from readalike.models.gguf import read_facts
 
 send_to_log(snakemake.log[0])
 # the GPUs the scheduler gave this job (.ci/slurm_check.sh checks that there are some)
@@ -22,6 +23,7 @@ attention_sets = extract_conditions(
     device=model["device"],
     n_threads=snakemake.threads,
     bos=model["bos"],
+    checkpoint_facts=read_facts(snakemake.input.checkpoint),
 )
 for condition, target in zip(snakemake.params.conditions, snakemake.output, strict=True):
     write_attention(target, attention_sets[condition])

@@ -38,7 +38,6 @@ for base, tuned in snakemake.params.model_pairs:
             counts[base], counts[tuned], n_layers, base, tuned, instruction_verbs, general_verbs
         )
     )
-write_tsv(pd.concat(concepts.values(), ignore_index=True), snakemake.output.ffn, synthetic)
 write_tsv(pd.concat(shift, ignore_index=True), snakemake.output.shift, synthetic)
 write_tsv(pd.concat(subspace, ignore_index=True), snakemake.output.subspace, synthetic)
 write_tsv(pd.concat(verbs, ignore_index=True), snakemake.output.verbs, synthetic)

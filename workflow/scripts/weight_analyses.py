@@ -9,8 +9,11 @@ from readalike.study_b.verb_relations import verb_lists
 send_to_log(snakemake.log[0])
 model, study_b = snakemake.params.model, snakemake.params.study_b
 name, location = snakemake.wildcards.model, model["location"]
+# a vocabulary file (the config's, or the authors' in the unpacked archive), else the
+# words of the run's own text
+vocabulary = snakemake.params.vocabulary
 words, frequencies = study_b_vocabulary(
-    location, snakemake.input.vocabulary, "vocabulary" in study_b
+    location, [vocabulary] if vocabulary else snakemake.input.vocabulary, bool(vocabulary)
 )
 concepts, components = ffn_concepts_run(
     location,

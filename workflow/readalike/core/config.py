@@ -364,7 +364,41 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
         must_exist("config.release_manifest", cfg["release_manifest"])
         if not cfg.get("release_download", False):
             must_exist("config.release_dir", cfg["release_dir"], "folder")
+    if cfg.get("corpora"):
+        _check_corpora(cfg["corpora"], names, base)
     return cfg
+
+
+def _check_corpora(corpora: Mapping[str, Any], models: Mapping[str, int], base: Path) -> None:
+    """The relative-importance section names configured models, corpora and groups, and its
+    files exist (the loader verifies their contents)."""
+    entries: dict[str, Mapping[str, Any]] = {}
+    for i, entry in enumerate(corpora["entries"]):
+        where = f"config.corpora.entries[{i}]"
+        if entry["name"] in entries:
+            raise ConfigError(f"{where}.name: {entry['name']!r} is already a corpus")
+        entries[entry["name"]] = entry
+        if not (base / entry["path"]).exists():
+            raise ConfigError(f"{where}.path: {entry['path']!r} does not exist")
+        for key in ("manifest", "sums", "reader_table"):
+            if key in entry and not (base / entry[key]).is_file():
+                raise ConfigError(f"{where}.{key}: file {entry[key]!r} does not exist")
+        if (base / entry["path"]).is_file() and "manifest" not in entry:
+            raise ConfigError(f"{where}.manifest: required for an archive path")
+    for model, names in corpora["models"].items():
+        if model not in models:
+            raise ConfigError(f"config.corpora.models: unknown model {model!r}")
+        unknown = [n for n in names if n not in entries]
+        if unknown:
+            raise ConfigError(f"config.corpora.models.{model}: unknown corpora {unknown}")
+    for j, pair in enumerate(corpora["group_comparisons"]):
+        where = f"config.corpora.group_comparisons[{j}]"
+        if pair["corpus"] not in entries:
+            raise ConfigError(f"{where}.corpus: unknown corpus {pair['corpus']!r}")
+        groups = entries[pair["corpus"]].get("groups") or {"all": {}}
+        missing = [g for g in pair["groups"] if g not in groups]
+        if missing or pair["groups"][0] == pair["groups"][1]:
+            raise ConfigError(f"{where}.groups: {pair['groups']} are not two groups of the corpus")
 
 
 def _check_two_models(pair: list[str], where: str) -> None:

@@ -50,6 +50,8 @@ from pathlib import Path
 
 import torch
 
+from readalike.models.gguf import dequantized_model, is_gguf
+
 logger = logging.getLogger(__name__)
 
 #: Kinds of pre-attention norm (see the module notes for the maths of each).
@@ -586,10 +588,16 @@ def open_checkpoint(location: str | os.PathLike, model_name: str) -> ModelWeight
     """:class:`ModelWeights` of a checkpoint folder (or hub id), read from safetensors.
 
     Nothing but the config is read here; each analysis then reads the tensors it needs,
-    one at a time.
+    one at a time. A ``.gguf`` file has no tensor that can be read alone in float32: it is
+    dequantised whole (:func:`readalike.models.gguf.dequantized_model`, once per job), so
+    memory holds the float32 model, not one layer; the family is checked after loading.
     """
     from transformers import AutoConfig
 
+    if is_gguf(location):
+        model = dequantized_model(str(location))
+        family_of(model.config, model_name)
+        return model_weights(model, model_name)
     folder = Path(location)
     if not folder.is_dir():
         from huggingface_hub import snapshot_download

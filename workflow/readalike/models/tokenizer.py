@@ -16,6 +16,8 @@ import logging
 import os
 from pathlib import Path
 
+from readalike.models.gguf import pretrained_args
+
 logger = logging.getLogger(__name__)
 
 
@@ -38,11 +40,13 @@ def load_tokenizer(location: str | os.PathLike, **kwargs):
 
     ``AutoTokenizer`` first; where a local checkpoint declares another class than the one
     it returned, that class is loaded instead (from ``transformers``; one clear error if
-    transformers has no such class).
+    transformers has no such class). A ``.gguf`` file holds its own tokenizer, read from
+    the file (:func:`readalike.models.gguf.pretrained_args`).
     """
     import transformers
 
-    tokenizer = transformers.AutoTokenizer.from_pretrained(location, **kwargs)
+    folder, gguf = pretrained_args(location)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, **gguf, **kwargs)
     declared = declared_tokenizer_class(location) if Path(location).is_dir() else None
     if declared is None or _base_name(type(tokenizer).__name__) == _base_name(declared):
         return tokenizer

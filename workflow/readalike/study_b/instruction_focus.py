@@ -55,6 +55,8 @@ ATTRIBUTION_SCORE_COLUMNS = table_columns("attribution_scores")
 FOCUS_COLUMNS = table_columns("instruction_focus")
 #: Columns of :func:`following_comparison`.
 FOLLOWING_COLUMNS = table_columns("instruction_following")
+#: Columns of :func:`instruction_scores_table`.
+SCORE_SUMMARY_COLUMNS = table_columns("instruction_scores")
 
 
 def source_of(prompt_id: str) -> str:
@@ -227,6 +229,46 @@ def by_source(table: pd.DataFrame) -> Iterable[tuple[str, pd.DataFrame]]:
     for source in SOURCES.values():
         yield source, table[table["source"] == source]
     yield ALL_SOURCES, table
+
+
+def instruction_scores_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Each model's instruction scores per prompt source and over all: the one-model table.
+
+    What :func:`instruction_focus` compares between a base and a tuned model, for a model
+    on its own (a run without a pair, or to read beside the paper's LLaMA-7B and Vicuna-7B
+    means).
+
+    Parameters
+    ----------
+    scores
+        :func:`attribution_scores_table` rows of one or more models.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SCORE_SUMMARY_COLUMNS`: ``model``, ``source`` (:data:`SOURCES` and ``All``),
+        ``n_prompts``, ``mean``, ``sd`` (ddof 1; NaN under two prompts), ``se``
+        (``sd / sqrt(n)``) and ``median``; a source without prompts has ``n_prompts`` 0
+        and NaN statistics.
+    """
+    rows = []
+    for model in dict.fromkeys(scores["model"]):
+        for source, part in by_source(scores[scores["model"] == model]):
+            values = part["score"].to_numpy(dtype=np.float64)
+            n = values.size
+            sd = float(values.std(ddof=1)) if n > 1 else math.nan
+            rows.append(
+                (
+                    model,
+                    source,
+                    n,
+                    float(values.mean()) if n else math.nan,
+                    sd,
+                    sd / math.sqrt(n) if n > 1 else math.nan,
+                    float(np.median(values)) if n else math.nan,
+                )
+            )
+    return pd.DataFrame(rows, columns=SCORE_SUMMARY_COLUMNS)
 
 
 def instruction_focus(scores: pd.DataFrame, base: str, tuned: str) -> pd.DataFrame:

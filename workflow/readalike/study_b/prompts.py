@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from readalike.study_b.instruction_focus import source_of
@@ -105,3 +106,47 @@ def read_prompts(path: str | os.PathLike) -> pd.DataFrame:
     return pd.DataFrame.from_records(
         records, columns=["prompt_id", "source", "prompt", "reference", "fragments", "context"]
     )
+
+
+def select_prompts(prompts: pd.DataFrame, n: int) -> pd.DataFrame:
+    """``n`` prompts spread over the sources in proportion to their sizes, evenly within each.
+
+    Each source gets ``n * size / total`` prompts rounded by largest remainder (ties to the
+    source listed first); within a source of ``m`` prompts the ``k`` chosen are the ones at
+    positions ``floor((i + 1/2) m / k)``, so they span the source's file order. The result
+    keeps the file's order. Deterministic: a rerun answers the same prompts.
+
+    Parameters
+    ----------
+    prompts
+        :func:`read_prompts`' table (``source`` column).
+    n
+        How many to keep; all of them if ``n`` is at least their number.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The chosen rows, index reset.
+    """
+    if n >= len(prompts):
+        return prompts.reset_index(drop=True)
+    sizes = prompts["source"].value_counts(sort=False)
+    exact = n * sizes / len(prompts)
+    counts = np.floor(exact).astype(int)
+    left = n - int(counts.sum())
+    # largest remainders first; a stable sort keeps the sources' order among equal ones
+    for source in (exact - counts).sort_values(ascending=False, kind="stable").index[:left]:
+        counts[source] += 1
+    keep = []
+    for source, k in counts.items():
+        rows = np.flatnonzero(prompts["source"].to_numpy() == source)
+        positions = np.floor((np.arange(k) + 0.5) * len(rows) / k).astype(int) if k else []
+        keep.extend(rows[positions])
+    chosen = prompts.iloc[sorted(keep)].reset_index(drop=True)
+    logger.info(
+        "kept %d of %d prompts: %s",
+        len(chosen),
+        len(prompts),
+        ", ".join(f"{s} {int(c)}/{int(sizes[s])}" for s, c in counts.items()),
+    )
+    return chosen

@@ -31,6 +31,11 @@ Decisions:
 * **Instruction tokens** are located by the character offsets of the model's own
   tokenizer (:func:`locate_instruction`), so any fast tokenizer works; a prompt that
   cannot be located is skipped and reported (``faults``), never fatal for the job.
+* **Chat template** (the model's ``chat_template: true``): the ``Prompt`` cell is written,
+  verbatim, as one user turn of the tokenizer's own chat template with the generation prompt
+  (:func:`chat_prompt`; SmolLM2-Instruct's adds its default system turn), and the
+  instruction is located only inside that turn, never in the template's text
+  (:func:`locate_instruction`'s ``content``).
 * **BOS** follows the one rule of both studies (:mod:`readalike.models.bos`, config key ``bos``).
 * **Weights for the internals analyses** are read from the checkpoint's safetensors one
   tensor at a time through the family table of :mod:`readalike.models.architectures`; the model
@@ -42,7 +47,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,6 +59,7 @@ from readalike.core.tables import columns as table_columns
 from readalike.models.architectures import open_checkpoint
 from readalike.models.bos import input_pad_id, resolve_bos
 from readalike.models.extraction import load_causal_lm
+from readalike.models.gguf import describe, provenance_attrs
 from readalike.models.tokenizer import load_tokenizer as checkpoint_tokenizer
 from readalike.models.vocabulary import (
     read_vocabulary,
@@ -71,7 +77,7 @@ from readalike.study_b.attribution import (
 from readalike.study_b.ffn_concepts import concept_table, ffn_components
 from readalike.study_b.head_pairs import model_word_pairs, read_glove, verb_pair_counts
 from readalike.study_b.instruction_tokens import instruction_mask_from_offsets
-from readalike.study_b.prompts import read_prompts
+from readalike.study_b.prompts import read_prompts, select_prompts
 from readalike.study_b.verb_relations import default_verb_lists
 
 logger = logging.getLogger(__name__)
@@ -158,6 +164,41 @@ def prompt_for_model(prompt: str, template: bool = True) -> str:
     return format_prompt(prompt)
 
 
+#: Stands for the prompt while a chat template is rendered (a character no prompt holds).
+_CONTENT = "\x00"
+
+
+def chat_prompt(tokenizer, prompt: str) -> tuple[str, tuple[int, int]]:
+    """``prompt`` as one user turn of the tokenizer's chat template, and where it lies.
+
+    The template is rendered once around a placeholder, so the prompt's characters are
+    found exactly (a template may hold text that also occurs in a prompt).
+
+    Returns
+    -------
+    text : str
+        The whole chat text, generation prompt included.
+    content : (int, int)
+        ``[start, end)`` characters of ``prompt`` in ``text``.
+
+    Raises
+    ------
+    ValueError
+        The tokenizer has no chat template.
+    """
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            f"tokenizer {type(tokenizer).__name__} has no chat template (chat_template: true)"
+        )
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "user", "content": _CONTENT}], tokenize=False, add_generation_prompt=True
+    )
+    before, found, after = rendered.partition(_CONTENT)
+    if not found or _CONTENT in after:
+        raise ValueError("the chat template does not write the user's message once, verbatim")
+    return before + prompt + after, (len(before), len(before) + len(prompt))
+
+
 @contextlib.contextmanager
 def _torch_threads(n_threads: int | None) -> Iterator[None]:
     if n_threads is None:
@@ -185,6 +226,10 @@ def attribution_run(
     template: bool = True,
     bos: str = "auto",
     faults: list | None = None,
+    chat_template: bool = False,
+    n_prompts: int | None = None,
+    checkpoint_facts: Mapping[str, object] | None = None,
+    attrs: dict | None = None,
 ) -> list[PromptAttribution]:
     """Answer every prompt greedily with one model and attribute each response to the prompt.
 
@@ -221,6 +266,19 @@ def attribution_run(
         :data:`FAULT_COLUMNS` (``model, prompt_id, kind, fatal,
         detail``; kind ``not_located``, or ``empty_response`` where the model answered
         nothing), for :func:`attribution_faults_table`.
+    chat_template
+        Write each prompt as one user turn of the tokenizer's chat template
+        (:func:`chat_prompt`) instead of :func:`prompt_for_model`.
+    n_prompts
+        Answer only this many, spread over the sources
+        (:func:`readalike.study_b.prompts.select_prompts`); ``None``: all.
+    checkpoint_facts
+        What the workflow verified about a GGUF checkpoint
+        (:func:`readalike.models.gguf.verify_gguf`), logged.
+    attrs
+        If given, filled with the HDF5 attributes that say what the weights were
+        (:func:`readalike.models.gguf.provenance_attrs`: quantisation, dequantised dtype),
+        for :func:`readalike.core.formats.write_attribution`.
 
     Returns
     -------
@@ -236,15 +294,28 @@ def attribution_run(
         added to it.
     """
     prompts = read_prompts(prompts_path)
+    if n_prompts is not None:
+        prompts = select_prompts(prompts, n_prompts)
     model, tokenizer, bos = load_for_attribution(
         model_location, model_name=model_name, dtype=dtype, device=device, bos=bos
     )
+    weights = provenance_attrs(checkpoint_facts or {}, model.dtype)
+    if weights:
+        logger.info("%s: %s", model_name, describe(checkpoint_facts, model.dtype))
+    if attrs is not None:
+        attrs.update(weights)
     records = []
     located = []
     for row in prompts.itertuples(index=False):
-        text = prompt_for_model(row.prompt, template)
+        content = None
+        if chat_template:
+            text, content = chat_prompt(tokenizer, row.prompt)
+        else:
+            text = prompt_for_model(row.prompt, template)
         try:
-            ids, mask = locate_instruction(tokenizer, text, row.fragments, row.prompt_id)
+            ids, mask = locate_instruction(
+                tokenizer, text, row.fragments, row.prompt_id, content=content
+            )
         except ValueError as err:
             # one prompt the offsets cannot place must not cost the model's whole job
             logger.warning("%s: skipped: %s", model_name, err)
@@ -304,13 +375,15 @@ def attribution_run(
 
 
 def locate_instruction(
-    tokenizer, text: str, fragments, prompt_id: str
+    tokenizer, text: str, fragments, prompt_id: str, content: tuple[int, int] | None = None
 ) -> tuple[list[int], np.ndarray]:
     """Prompt token ids (as :func:`~readalike.study_b.attribution.encode_prompt`) and their mask.
 
     The instruction sentences are found by the tokens' character offsets
     (:func:`~readalike.study_b.instruction_tokens.instruction_mask_from_offsets`), whatever the
-    tokenizer's kind.
+    tokenizer's kind. With ``content`` (``[start, end)`` characters of the prompt inside a
+    chat text, :func:`chat_prompt`), only that part is searched, and tokens outside it are
+    never instruction tokens.
 
     Returns
     -------
@@ -328,7 +401,13 @@ def locate_instruction(
     ids, offsets = list(enc["input_ids"]), list(enc["offset_mapping"])
     if ids and tokenizer.bos_token_id is not None and ids[0] == tokenizer.bos_token_id:
         ids, offsets = ids[1:], offsets[1:]  # a chat template's own BOS, as encode_prompt
-    return ids, instruction_mask_from_offsets(offsets, text, fragments, prompt_id)
+    if content is None:
+        return ids, instruction_mask_from_offsets(offsets, text, fragments, prompt_id)
+    start, end = content
+    spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2) - start
+    # template tokens become empty spans, which are never instruction tokens
+    spans[(spans[:, 0] < 0) | (spans[:, 1] > end - start)] = 0
+    return ids, instruction_mask_from_offsets(spans, text[start:end], fragments, prompt_id)
 
 
 def attribution_faults_table(faults: Sequence[tuple]) -> pd.DataFrame:
