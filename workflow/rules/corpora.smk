@@ -5,7 +5,7 @@
 # readers' noise ceiling, gathered into results/<run>/relative_importance.tsv.
 
 
-include: "corpora_common.smk"
+include: "inputs/corpora.smk"
 
 
 rule load_corpus:

@@ -6,6 +6,7 @@
 # vocabulary that the models are run with. Models of `study_b.models` get every table of one
 # model; the tables that compare a tuned model with its base need `pairs`.
 
+
 if STUDY_B_PAIRS:
 
     rule check_tokenizers:
