@@ -91,6 +91,26 @@ def _rms(x: torch.Tensor, eps: float) -> torch.Tensor:
     return torch.sqrt(x.pow(2).mean(-1, keepdim=True) + eps)
 
 
+def _falcon_query_key(attn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Falcon's queries and keys, ``(n, heads * head_dim)`` and ``(n, kv_heads * head_dim)``,
+    split from its fused projection the way the loaded model splits them: with its own
+    ``_split_heads`` where transformers has one (before 5.25), else as ``forward`` does."""
+    n = x.shape[0]
+    fused = attn.query_key_value(x)
+    if hasattr(attn, "_split_heads"):
+        q, k, _ = attn._split_heads(fused[:, None])
+        return q[:, 0].reshape(n, -1), k[:, 0].reshape(n, -1)
+    fused = fused.view(n, -1, attn.head_dim)
+    if attn.new_decoder_architecture:
+        grouped = fused.view(n, attn.num_kv_heads, -1, attn.head_dim)
+        q, k = grouped[..., :-2, :].flatten(-3, -2), grouped[..., -2, :]
+    elif attn.multi_query:
+        q, k, _ = fused.split([attn.num_heads, 1, 1], dim=-2)
+    else:
+        q, k, _ = fused.unflatten(-2, (attn.num_heads, 3)).unbind(-2)
+    return q.reshape(n, -1), k.reshape(n, -1)
+
+
 def _std(x: torch.Tensor, eps: float) -> torch.Tensor:
     return torch.sqrt(x.var(-1, correction=0, keepdim=True) + eps)
 
@@ -132,8 +152,7 @@ def reference_qk(model, layer: int, E: torch.Tensor) -> tuple[torch.Tensor, torc
     elif family == "falcon":
         L = model.transformer.h[layer]
         norm = L.ln_attn if hasattr(L, "ln_attn") else L.input_layernorm
-        q, k, _ = L.self_attention._split_heads(L.self_attention.query_key_value(norm(E))[:, None])
-        q, k = q[:, 0].reshape(n, -1), k[:, 0].reshape(n, -1)
+        q, k = _falcon_query_key(L.self_attention, norm(E))
         s = _std(E, config.layer_norm_epsilon)
     elif family == "phi3":
         L = model.model.layers[layer]
