@@ -140,6 +140,7 @@ import pandas as pd
 
 from readalike.core.checksums import read_manifest, sha256_file, verify_files
 from readalike.core.formats import ReadingCorpus
+from readalike.core.tables import columns as table_columns
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ DERIVED_COLUMNS: dict[str, tuple[str, dict[str, str] | None]] = {
     "reader_domain": ("reader_discipline", None),
 }
 
-CHECK_COLUMNS = ["corpus", "reader", "sentence", "check", "detail"]
+CHECK_COLUMNS = table_columns("reading_checks")
 #: check name -> what it reports
 CHECKS: dict[str, str] = {
     "sentence_count": "the reader's file lacks sentences of the corpus",
@@ -1117,17 +1118,7 @@ def group_means(corpus: ReadingCorpus, group: str) -> tuple[np.ndarray, np.ndarr
     return mean_trt, mean_rel, readers
 
 
-TABLE_COLUMNS = [
-    "corpus",
-    "group",
-    "text",
-    "sentence",
-    "word_index",
-    "word",
-    "readers",
-    "mean_trt",
-    "mean_relfix",
-]
+TABLE_COLUMNS = table_columns("reading_measures")
 
 
 def reading_measures_table(corpus: ReadingCorpus) -> pd.DataFrame:

@@ -524,12 +524,7 @@ def attention_set(
         ``none`` or ``config:<text>``) and ``bos_id`` (``-1`` for none); write it with
         :func:`readalike.core.formats.write_attention`.
     """
-    flat = [words for article in stimuli for words in article]
-    names = [
-        f"article {a} sentence {s} {' '.join(words)!r}"
-        for a, article in enumerate(stimuli)
-        for s, words in enumerate(article)
-    ]
+    flat, names = flat_sentences(stimuli)
     matrices = extract_attention(
         model,
         tokenizer,
@@ -644,3 +639,15 @@ def frozen_weights(model) -> Iterator[None]:
     finally:
         for p, flag in flags:
             p.requires_grad_(flag)
+
+
+def flat_sentences(stimuli) -> tuple[list[Sequence[str]], list[str]]:
+    """The sentences of ``stimuli[a][s]`` (lists of words) in one list, with the name each
+    error and progress line gives them (article, sentence and text)."""
+    flat = [words for article in stimuli for words in article]
+    names = [
+        f"article {a} sentence {s} {' '.join(words)!r}"
+        for a, article in enumerate(stimuli)
+        for s, words in enumerate(article)
+    ]
+    return flat, names

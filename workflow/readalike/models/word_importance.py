@@ -133,6 +133,7 @@ from readalike.models.extraction import (
     _attention_modules,
     _model_name,
     assignment_matrix,
+    flat_sentences,
     frozen_weights,
     reduce_to_words,
     word_token_spans,
@@ -641,12 +642,7 @@ def word_importance_set(
         ``sentences[a][s]``; attrs ``bos`` (how the BOS token was chosen) and ``bos_id``
         (``-1`` for none). Write it with :func:`readalike.core.formats.write_word_importance`.
     """
-    flat = [words for article in stimuli for words in article]
-    names = [
-        f"article {a} sentence {s} {' '.join(words)!r}"
-        for a, article in enumerate(stimuli)
-        for s, words in enumerate(article)
-    ]
+    flat, names = flat_sentences(stimuli)
     records = word_importance(
         model,
         tokenizer,

@@ -99,23 +99,12 @@ import numpy as np
 import pandas as pd
 
 from readalike.core.outputs import provenance, table_provenance, write_tsv
+from readalike.core.tables import columns as table_columns
 from readalike.relative_importance import statistics as st
 from readalike.study_a.inference import holm
 
-COLUMNS = [
-    "model",
-    "corpus",
-    "group",
-    "measure",
-    "layer",
-    "statistic",
-    "value",
-    "interval_low",
-    "interval_high",
-    "sentences",
-    "readers",
-    "provenance",
-]
+#: the long table as the row builders return it: the registered columns and ``provenance``
+COLUMNS = [*table_columns("relative_importance"), "provenance"]
 
 STATISTICS = (
     "spearman_mean",
