@@ -64,8 +64,9 @@ def _table(run_dir: Path, name: str) -> pd.DataFrame:
 
 
 def _every_table_registered(run_dir: Path) -> int:
-    """Every TSV a run wrote is a table of the registry, with its registered columns."""
-    paths = sorted(run_dir.rglob("*.tsv"))
+    """Every TSV a run wrote is a table of the registry, with its registered columns (the
+    released archive's own files, unpacked under ``release_b/unpacked``, are inputs)."""
+    paths = sorted(p for p in run_dir.rglob("*.tsv") if "unpacked" not in p.parts)
     for path in paths:
         table = table_for_path(path.relative_to(run_dir))
         assert table is not None, f"{path.relative_to(run_dir)} is in no registered table"
