@@ -412,13 +412,8 @@ def extract_attention(
         word_token_spans(tokenizer, words, prefix, name=name, bos_id=bos_id)
         for words, name in zip(sentences, names, strict=True)
     ]
-    modules = _attention_modules(model)
-    n_layers = model.config.get_text_config().num_hidden_layers
-    if len(modules) != n_layers:
-        raise RuntimeError(
-            f"{model_name} ({type(model).__name__}): found no list of {n_layers} decoder "
-            "layers holding an attention module; this architecture is not supported"
-        )
+    modules = decoder_attention_modules(model, model_name)
+    n_layers = len(modules)
     embedding = model.get_input_embeddings().weight
     input_device = embedding.device
     # padded positions are masked; the id only has to lie inside the embedding (a GPT-NeoX
@@ -651,3 +646,16 @@ def flat_sentences(stimuli) -> tuple[list[Sequence[str]], list[str]]:
         for s, words in enumerate(article)
     ]
     return flat, names
+
+
+def decoder_attention_modules(model, model_name: str) -> list[torch.nn.Module]:
+    """The attention module of every decoder layer, in order; one line refuses a model
+    where they cannot all be found."""
+    modules = _attention_modules(model)
+    n_layers = model.config.get_text_config().num_hidden_layers
+    if len(modules) != n_layers:
+        raise RuntimeError(
+            f"{model_name} ({type(model).__name__}): found no list of {n_layers} decoder "
+            "layers holding an attention module; this architecture is not supported"
+        )
+    return modules

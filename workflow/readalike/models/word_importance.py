@@ -130,9 +130,9 @@ from readalike.core.stimuli import Stimuli
 from readalike.models.bos import input_pad_id, resolve_bos
 from readalike.models.extraction import (
     EncodedSentence,
-    _attention_modules,
     _model_name,
     assignment_matrix,
+    decoder_attention_modules,
     flat_sentences,
     frozen_weights,
     reduce_to_words,
@@ -490,13 +490,8 @@ def word_importance(
         word_token_spans(tokenizer, words, "", name=name, bos_id=bos_id)
         for words, name in zip(sentences, names, strict=True)
     ]
-    modules = _attention_modules(model)
-    n_layers = model.config.get_text_config().num_hidden_layers
-    if len(modules) != n_layers:
-        raise RuntimeError(
-            f"{model_name} ({type(model).__name__}): found no list of {n_layers} decoder "
-            "layers holding an attention module; this architecture is not supported"
-        )
+    modules = decoder_attention_modules(model, model_name)
+    n_layers = len(modules)
     maps = _value_maps(modules, model, model_name) if norm else None
     embedding = model.get_input_embeddings()
     device = embedding.weight.device
