@@ -195,3 +195,73 @@ def test_corpus_importance_with_the_tiny_model(tiny_model):
     measures = cp.importance_measures(importance, corpus)
     assert all(v.shape[-1] == 7 for v in measures.values())
     assert all(np.isfinite(v).all() for v in measures.values())
+
+
+def test_shard_indices_interleave_and_cover_every_sentence_once():
+    shards = [cp.shard_indices(7, i, 3) for i in range(3)]
+    assert [s.tolist() for s in shards] == [[0, 3, 6], [1, 4], [2, 5]]
+    assert sorted(np.concatenate(shards).tolist()) == list(range(7))
+    assert cp.shard_indices(5, 0, 1).tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="shard 3 is not one of 0..2"):
+        cp.shard_indices(7, 3, 3)
+    with pytest.raises(ValueError, match="shard 2 of 3 holds no sentence: the corpus has 2"):
+        cp.shard_indices(2, 2, 3)
+
+
+def _sharded(records, n, model="stub"):
+    return [
+        WordImportanceSet(
+            model=model,
+            sentences=[[records[k] for k in cp.shard_indices(len(records), i, n)]],
+            attrs={"bos": "added", "bos_id": 1, "shard": i, "n_shards": n},
+        )
+        for i in range(n)
+    ]
+
+
+def test_join_shards_puts_sentences_back_in_corpus_order():
+    words = [(f"s{k}", "b", "c") for k in range(7)]
+    records = [_record(w, [k, 1, 2]) for k, w in enumerate(words)]
+    joined = cp.join_shards(_sharded(records, 3), where="x.h5")
+    assert [tuple(r.words) for r in joined.sentences[0]] == words
+    assert [float(r.surprisal[0]) for r in joined.sentences[0]] == list(range(7))
+    assert joined.attrs == {"bos": "added", "bos_id": 1}
+    assert cp.join_shards(_sharded(records, 1)).sentences[0] == records
+
+
+def test_join_shards_refuses_parts_that_do_not_fit():
+    records = [_record((f"a{k}", "b", "c"), [1, 2, 3]) for k in range(5)]
+    parts = _sharded(records, 2)
+    with pytest.raises(ValueError, match="x.h5: part 0 is shard 1 of 2"):
+        cp.join_shards(parts[::-1], where="x.h5")
+    with pytest.raises(ValueError, match="x.h5: part 1 is shard 1 of 2 of model 'other'"):
+        cp.join_shards([parts[0], _sharded(records, 2, model="other")[1]], where="x.h5")
+    short = WordImportanceSet("stub", [parts[1].sentences[0][:1]], attrs=parts[1].attrs)
+    with pytest.raises(ValueError, match="x.h5: shard 0 of 2 holds 3 sentences of 4"):
+        cp.join_shards([parts[0], short], where="x.h5")
+    other_bos = WordImportanceSet(
+        "stub", parts[1].sentences, attrs={**parts[1].attrs, "bos": "none"}
+    )
+    with pytest.raises(ValueError, match="x.h5: part 1 chose another BOS"):
+        cp.join_shards([parts[0], other_bos], where="x.h5")
+    with pytest.raises(ValueError, match="x.h5: no shard to join"):
+        cp.join_shards([], where="x.h5")
+
+
+def test_corpus_importance_shards_join_to_the_whole_run(tiny_model):
+    pytest.importorskip("torch")
+    checkpoint, _ = tiny_model
+    sentences = [("the", "cat", "sat"), ("a", "dog", "ran", "home"), ("it", "was", "late")]
+    corpus = _corpus(sentences, np.full((1, 10), 0.25))
+    whole = cp.corpus_importance(str(checkpoint), corpus, model_name="tiny", batch_size=1)
+    parts = [
+        cp.corpus_importance(str(checkpoint), corpus, model_name="tiny", batch_size=1, shard=(i, 2))
+        for i in range(2)
+    ]
+    assert [len(p.sentences[0]) for p in parts] == [2, 1]
+    joined = cp.join_shards(parts)
+    for a, b in zip(whole.sentences[0], joined.sentences[0], strict=True):
+        assert a.words == b.words
+        np.testing.assert_allclose(a.attention, b.attention, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(a.saliency, b.saliency, rtol=1e-4, atol=1e-7)
+        np.testing.assert_allclose(a.flow, b.flow, rtol=1e-5, atol=1e-7)

@@ -1,8 +1,9 @@
 # The relative-importance comparison (docs/corpora.md): word-level reading measures of
 # eye-tracking corpora against every word-importance measure of the models. One load job
-# per corpus, one torch job per model and corpus (the model is loaded once per corpus),
-# one analysis job per model and corpus plus one per corpus for the baselines and the
-# readers' noise ceiling, gathered into results/<run>/relative_importance.tsv.
+# per corpus; per model and corpus, corpora.shards torch jobs (each loads the model once
+# and takes every n-th sentence, so that the cores share a large corpus) joined into one
+# file; one analysis job per model and corpus plus one per corpus for the baselines and
+# the readers' noise ceiling, gathered into results/<run>/relative_importance.tsv.
 
 
 include: "inputs/corpora.smk"
@@ -47,9 +48,14 @@ rule corpus_word_importance:
     input:
         unpack(corpus_model_inputs),
     output:
-        f"{OUT}/importance/{{ri_model}}/{{corpus}}.h5",
+        temp(f"{OUT}/importance/{{ri_model}}/{{corpus}}.shard{{shard}}.h5"),
     log:
-        f"{LOGS}/word_importance_{{ri_model}}_{{corpus}}.log",
+        f"{LOGS}/word_importance_{{ri_model}}_{{corpus}}_shard{{shard}}.log",
+    # wall time and peak resident set of each model job (docs/corpora.md reports them)
+    benchmark:
+        f"{LOGS}/benchmarks/word_importance_{{ri_model}}_{{corpus}}_shard{{shard}}.tsv"
+    wildcard_constraints:
+        shard=r"\d+",
     conda:
         TORCH_ENV
     threads: config["extraction"]["threads"]
@@ -59,8 +65,22 @@ rule corpus_word_importance:
     params:
         model=corpus_model_params,
         batch_size=CORPORA["batch_size"],
+        n_shards=lambda wildcards: corpus_shards(wildcards.corpus),
     script:
         "../scripts/corpus_word_importance.py"
+
+
+rule join_word_importance:
+    input:
+        corpus_importance_shards,
+    output:
+        f"{OUT}/importance/{{ri_model}}/{{corpus}}.h5",
+    log:
+        f"{LOGS}/join_word_importance_{{ri_model}}_{{corpus}}.log",
+    conda:
+        ANALYSIS_ENV
+    script:
+        "../scripts/join_word_importance.py"
 
 
 rule corpus_reference:

@@ -32,7 +32,8 @@ rule trivial_reliance:
         ANALYSIS_ENV
     params:
         layer_block=config["analysis"]["layer_block"],
-        synthetic=SYNTHETIC,
+        # the model's attention alone: SYNTHETIC where a model is, whatever the readers
+        synthetic=MODELS_SYNTHETIC,
     script:
         "../scripts/trivial_reliance.py"
 
@@ -47,7 +48,7 @@ rule instruction_sensitivity:
     conda:
         ANALYSIS_ENV
     params:
-        synthetic=SYNTHETIC,
+        synthetic=MODELS_SYNTHETIC,
     script:
         "../scripts/instruction_sensitivity.py"
 
@@ -88,7 +89,7 @@ rule divergence:
         ANALYSIS_ENV
     params:
         comparisons=model_comparisons(),
-        synthetic=SYNTHETIC,
+        synthetic=MODELS_SYNTHETIC,
     script:
         "../scripts/divergence.py"
 

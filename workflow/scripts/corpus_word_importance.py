@@ -1,4 +1,4 @@
-"""Every word-importance measure of one model on one corpus' compared sentences."""
+"""Every word-importance measure of one model on one shard of a corpus' compared sentences."""
 
 import logging
 import os
@@ -19,5 +19,6 @@ importance = corpus_importance(
     batch_size=snakemake.params.batch_size,
     bos=model["bos"],
     n_threads=snakemake.threads,
+    shard=(int(snakemake.wildcards.shard), snakemake.params.n_shards),
 )
 write_word_importance(snakemake.output[0], importance)

@@ -391,6 +391,11 @@ def _check_corpora(corpora: Mapping[str, Any], models: Mapping[str, int], base: 
         unknown = [n for n in names if n not in entries]
         if unknown:
             raise ConfigError(f"config.corpora.models.{model}: unknown corpora {unknown}")
+    shards = corpora.get("shards", 1)
+    if isinstance(shards, Mapping):
+        unknown = [n for n in shards if n not in entries]
+        if unknown:
+            raise ConfigError(f"config.corpora.shards: unknown corpora {unknown}")
     for j, pair in enumerate(corpora["group_comparisons"]):
         where = f"config.corpora.group_comparisons[{j}]"
         if pair["corpus"] not in entries:

@@ -45,7 +45,7 @@ from readalike.core.formats import AttentionSet
 from readalike.core.stimuli import Stimuli
 from readalike.models.bos import input_pad_id, resolve_bos
 from readalike.models.gguf import describe, pretrained_args, provenance_attrs
-from readalike.models.tokenizer import load_tokenizer
+from readalike.models.tokenizer import fast_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +103,7 @@ def load_causal_lm(
     if device != "auto":
         model.to(device)
     model.eval()
-    tokenizer = load_tokenizer(path_or_hub_id)
-    if not tokenizer.is_fast:
-        raise ValueError(
-            f"{path_or_hub_id}: tokenizer {type(tokenizer).__name__} gives no character offsets "
-            "(not a fast tokenizer); word-level extraction needs them"
-        )
+    tokenizer = fast_tokenizer(path_or_hub_id, "word-level extraction")
     logger.info(
         "loaded %s (%s, %s, eager attention)", path_or_hub_id, type(model).__name__, model.dtype
     )

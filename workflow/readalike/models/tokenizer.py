@@ -64,3 +64,18 @@ def load_tokenizer(location: str | os.PathLike, **kwargs):
         cls.__name__,
     )
     return cls.from_pretrained(location, **kwargs)
+
+
+def fast_tokenizer(location: str | os.PathLike, needed_for: str):
+    """:func:`load_tokenizer`'s tokenizer, refused unless it is a fast one.
+
+    Only a fast tokenizer returns character offsets, which is how tokens are mapped to
+    words (extraction) and how an instruction is found among the prompt's tokens (Study B).
+    """
+    tokenizer = load_tokenizer(location)
+    if not tokenizer.is_fast:
+        raise ValueError(
+            f"{location}: tokenizer {type(tokenizer).__name__} gives no character offsets "
+            f"(not a fast tokenizer); {needed_for} needs them"
+        )
+    return tokenizer

@@ -74,12 +74,15 @@ def corpus_importance(
     bos: str = "auto",
     norm: bool = True,
     n_threads: int | None = None,
+    shard: tuple[int, int] = (0, 1),
 ) -> WordImportanceSet:
     """Every word-importance measure of the corpus' sentences under one model (one load).
 
     ``location`` is what :func:`readalike.models.extraction.load_causal_lm` takes (a
     folder, a hub id or a ``.gguf`` file). The set holds one "article" with the corpus'
-    sentences in order.
+    sentences in order. ``shard = (i, n)`` computes only the sentences
+    :func:`shard_indices` gives shard ``i`` of ``n`` (attrs ``shard``, ``n_shards``), for
+    :func:`join_shards`: the sentences are independent, so ``n`` jobs share a corpus.
     """
     import torch
 
@@ -87,10 +90,11 @@ def corpus_importance(
     from readalike.models.extraction import load_causal_lm
     from readalike.models.word_importance import word_importance
 
+    indices = shard_indices(len(corpus.sentences), *shard)
     if n_threads:
         torch.set_num_threads(n_threads)
     model, tokenizer = load_causal_lm(location, dtype=dtype, device=device)
-    sentences = [list(s) for s in corpus.sentences]
+    sentences = [list(corpus.sentences[i]) for i in indices]
     records = word_importance(
         model,
         tokenizer,
@@ -98,14 +102,87 @@ def corpus_importance(
         batch_size=batch_size,
         bos=bos,
         norm=norm,
-        names=[f"{corpus.corpus} sentence {i} {' '.join(s)!r}" for i, s in enumerate(sentences)],
+        names=[
+            f"{corpus.corpus} sentence {i} {' '.join(s)!r}"
+            for i, s in zip(indices, sentences, strict=True)
+        ],
     )
     bos_id, how = resolve_bos(tokenizer, model.config, bos, model_name)
     return WordImportanceSet(
         model=model_name,
         sentences=[records],
         source=f"{location} on {corpus.corpus}",
-        attrs={"bos": how, "bos_id": -1 if bos_id is None else bos_id},
+        attrs={
+            "bos": how,
+            "bos_id": -1 if bos_id is None else bos_id,
+            "shard": shard[0],
+            "n_shards": shard[1],
+        },
+    )
+
+
+def shard_indices(n_sentences: int, shard: int, n_shards: int) -> np.ndarray:
+    """The sentences of shard ``shard`` of ``n_shards``: every ``n_shards``-th from ``shard``.
+
+    Interleaved rather than in blocks, so that every shard gets sentences from all over
+    the corpus (texts differ in sentence length, and a job's time grows with it).
+
+    Raises
+    ------
+    ValueError
+        If ``shard`` is not in ``[0, n_shards)``, or the shard would hold no sentence.
+    """
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} is not one of 0..{n_shards - 1}")
+    if shard >= n_sentences:
+        raise ValueError(
+            f"shard {shard} of {n_shards} holds no sentence: the corpus has {n_sentences}; "
+            "configure fewer shards"
+        )
+    return np.arange(shard, n_sentences, n_shards)
+
+
+def join_shards(parts: Sequence[WordImportanceSet], where: str = "") -> WordImportanceSet:
+    """One set of the whole corpus from the sets of its shards, sentences back in order.
+
+    ``parts[i]`` must be shard ``i`` of ``len(parts)`` of one model, as
+    :func:`corpus_importance` writes them (attrs ``shard``, ``n_shards``).
+
+    Raises
+    ------
+    ValueError
+        Naming ``where``: a part of another model, shard, shard count or BOS choice, or a
+        part with the wrong number of sentences for its shard.
+    """
+    n = len(parts)
+    if n == 0:
+        raise ValueError(f"{where}: no shard to join")
+    first = parts[0]
+    for i, part in enumerate(parts):
+        found = (part.model, int(part.attrs.get("shard", -1)), int(part.attrs.get("n_shards", -1)))
+        if found != (first.model, i, n):
+            raise ValueError(
+                f"{where}: part {i} is shard {found[1]} of {found[2]} of model {found[0]!r}; "
+                f"expected shard {i} of {n} of model {first.model!r}"
+            )
+        if (part.attrs.get("bos"), part.attrs.get("bos_id")) != (
+            first.attrs.get("bos"),
+            first.attrs.get("bos_id"),
+        ):
+            raise ValueError(f"{where}: part {i} chose another BOS than part 0")
+    sizes = [sum(len(a) for a in part.sentences) for part in parts]
+    total = sum(sizes)
+    for i, size in enumerate(sizes):
+        if size != len(shard_indices(total, i, n)):
+            raise ValueError(f"{where}: shard {i} of {n} holds {size} sentences of {total}")
+    records: list = [None] * total
+    for i, part in enumerate(parts):
+        flat = [r for article in part.sentences for r in article]
+        for k, record in zip(shard_indices(total, i, n), flat, strict=True):
+            records[k] = record
+    attrs = {k: v for k, v in first.attrs.items() if k not in ("shard", "n_shards")}
+    return WordImportanceSet(
+        model=first.model, sentences=[records], source=first.source, attrs=attrs
     )
 
 

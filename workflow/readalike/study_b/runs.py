@@ -60,6 +60,7 @@ from readalike.models.architectures import open_checkpoint
 from readalike.models.bos import input_pad_id, resolve_bos
 from readalike.models.extraction import load_causal_lm
 from readalike.models.gguf import describe, provenance_attrs
+from readalike.models.tokenizer import fast_tokenizer
 from readalike.models.tokenizer import load_tokenizer as checkpoint_tokenizer
 from readalike.models.vocabulary import (
     read_vocabulary,
@@ -103,13 +104,7 @@ PROBE_STRINGS = (
 
 def load_tokenizer(model_location: str | os.PathLike):
     """The checkpoint's tokenizer; a fast one (character offsets locate the instruction)."""
-    tokenizer = checkpoint_tokenizer(model_location)
-    if not tokenizer.is_fast:
-        raise ValueError(
-            f"{model_location}: tokenizer {type(tokenizer).__name__} gives no character "
-            "offsets (not a fast tokenizer)"
-        )
-    return tokenizer
+    return fast_tokenizer(model_location, "locating the instruction")
 
 
 def load_for_attribution(

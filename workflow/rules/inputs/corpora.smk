@@ -30,6 +30,20 @@ def corpus_model_inputs(wildcards):
     }
 
 
+def corpus_shards(corpus):
+    # an int applies to every corpus; a mapping names corpora (the rest get 1)
+    shards = CORPORA["shards"]
+    return shards if isinstance(shards, int) else shards.get(corpus, 1)
+
+
+def corpus_importance_shards(wildcards):
+    n = corpus_shards(wildcards.corpus)
+    return [
+        f"{OUT}/importance/{wildcards.ri_model}/{wildcards.corpus}.shard{i}.h5"
+        for i in range(n)
+    ]
+
+
 def corpus_model_params(wildcards):
     model = MODELS[wildcards.ri_model]
     return {
