@@ -551,3 +551,64 @@ def test_weight_analyses_of_a_gguf_file_hold_the_whole_model():
     gguf = analysis_resources({"params_b": 7, "gguf": {"file": "m.gguf"}})["mem_mb"]
     assert folder == int(7 * 4 * (3 / 32 + 1 / 16) * 1.1 * 1024 + 4000)
     assert gguf == int(7 * 4 * 2.0 * 1024 + 4000)
+
+
+# --------------------------------------------------------------------------- corpora
+
+
+def _with_corpus(demo: dict, tmp_path: Path, **entry) -> dict:
+    """The demo config with a corpora section of one entry (files under ``tmp_path``)."""
+    manifest = tmp_path / "SHA256SUMS.members"
+    manifest.write_text(f"{'0' * 64}  corpus/r1-relfix-feats.csv\n")
+    spec = {
+        "name": "toy",
+        "layout": "relfix",
+        "language": "en",
+        "path": str(tmp_path / "corpora"),
+        "members": "corpus/",
+        "manifest": str(manifest),
+    }
+    spec.update(entry)
+    demo["corpora"] = {"entries": [spec], "models": {"tiny-s": ["toy"]}}
+    return demo
+
+
+def test_a_download_corpus_needs_no_path_yet_but_its_manifest(demo, tmp_path):
+    # absent path and reader table: the download job makes them
+    table = str(tmp_path / "corpora" / "potec_participant_data.tsv")
+    cfg = check_config(_with_corpus(demo, tmp_path, download=True, reader_table=table), REPO)
+    assert cfg["corpora"]["entries"][0]["download"] is True
+    # without download, the path must exist; download defaults to false
+    with pytest.raises(ConfigError, match=r"^config\.corpora\.entries\[0\]\.path: .* does not"):
+        check_config(_with_corpus(demo, tmp_path), REPO)
+    (tmp_path / "corpora").mkdir()
+    cfg = check_config(_with_corpus(demo, tmp_path), REPO)
+    assert cfg["corpora"]["entries"][0]["download"] is False
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        pytest.param(
+            {"manifest": None}, r"entries\[0\]\.manifest: required with download", id="no"
+        ),
+        pytest.param(
+            {"manifest": "absent"}, r"entries\[0\]\.manifest: file .* does not", id="gone"
+        ),
+        pytest.param(
+            {"path": "c.tar.xz"}, r"entries\[0\]\.path: .* download needs a folder", id="tar"
+        ),
+        pytest.param({"download": "yes"}, r"download", id="not-bool"),
+    ],
+)
+def test_bad_download_entries_are_one_line_errors(demo, tmp_path, change, message):
+    cfg = _with_corpus(demo, tmp_path, download=True)
+    entry = cfg["corpora"]["entries"][0]
+    for key, value in change.items():
+        if value is None:
+            del entry[key]
+        else:
+            entry[key] = str(tmp_path / value) if value == "absent" else value
+    with pytest.raises(ConfigError, match=message) as err:
+        check_config(cfg, REPO)
+    assert "\n" not in str(err.value)

@@ -9,6 +9,25 @@
 include: "inputs/corpora.smk"
 
 
+if CORPUS_DOWNLOADS:
+
+    # the files of the download: true corpora from the pinned commits, each checked by
+    # SHA-256 on arrival (readalike.human.reading_measures.download_corpus)
+    rule download_corpus:
+        input:
+            corpus_download_manifests(),
+        output:
+            corpus_download_outputs(),
+        log:
+            f"{LOGS}/download_corpus.log",
+        conda:
+            ANALYSIS_ENV
+        params:
+            entries=[CORPUS_ENTRIES[name] for name in CORPUS_DOWNLOADS],
+        script:
+            "../scripts/download_corpus.py"
+
+
 rule load_corpus:
     input:
         corpus_source_files,

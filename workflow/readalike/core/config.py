@@ -371,16 +371,30 @@ def check_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".") -
 
 def _check_corpora(corpora: Mapping[str, Any], models: Mapping[str, int], base: Path) -> None:
     """The relative-importance section names configured models, corpora and groups, and its
-    files exist (the loader verifies their contents)."""
+    files exist (the loader verifies their contents); with ``download``, the download job
+    makes ``path`` and ``reader_table``, and the manifest must exist."""
     entries: dict[str, Mapping[str, Any]] = {}
     for i, entry in enumerate(corpora["entries"]):
         where = f"config.corpora.entries[{i}]"
         if entry["name"] in entries:
             raise ConfigError(f"{where}.name: {entry['name']!r} is already a corpus")
         entries[entry["name"]] = entry
-        if not (base / entry["path"]).exists():
+        if entry.get("download"):
+            from readalike.human.reading_measures import ARCHIVE_SUFFIXES  # numpy, pandas
+
+            # the download job creates path and reader_table; the manifest says what to fetch
+            if "manifest" not in entry:
+                raise ConfigError(f"{where}.manifest: required with download (checks the files)")
+            path = base / entry["path"]
+            if path.is_file() or path.name.lower().endswith(ARCHIVE_SUFFIXES):
+                raise ConfigError(
+                    f"{where}.path: {entry['path']!r} is an archive; download needs a folder"
+                )
+        elif not (base / entry["path"]).exists():
             raise ConfigError(f"{where}.path: {entry['path']!r} does not exist")
         for key in ("manifest", "sums", "reader_table"):
+            if key == "reader_table" and entry.get("download"):
+                continue
             if key in entry and not (base / entry[key]).is_file():
                 raise ConfigError(f"{where}.{key}: file {entry[key]!r} does not exist")
         if (base / entry["path"]).is_file() and "manifest" not in entry:

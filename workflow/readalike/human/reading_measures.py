@@ -115,6 +115,13 @@ the upstream paths, or the archive), ``members`` (the corpus' folder inside it, 
 verifies the files; required for an archive), ``sums`` (``SHA256SUMS``: verifies the
 archive and the reader table), ``material`` (GECO's stimulus table, inside ``path``),
 ``reader_table`` (a TSV with ``reader_id``), ``texts`` and ``groups``.
+
+With ``download: true`` (a network needed), ``path`` is a folder that
+:func:`download_corpus` fills from the pinned commits: the files the entry reads, from
+:data:`CORPUS_REPOSITORY` at :data:`CORPUS_COMMIT`, each checked against ``manifest``
+(required then) on arrival, and ``reader_table`` from PoTeC's repository at
+:data:`POTEC_COMMIT`, checked against :data:`POTEC_TABLE_SHA256`. The loader then reads
+the folder and checks every file again.
 """
 
 from __future__ import annotations
@@ -138,7 +145,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from readalike.core.checksums import read_manifest, sha256_file, verify_files
+from readalike.core.checksums import download_files, read_manifest, sha256_file, verify_files
 from readalike.core.formats import ReadingCorpus
 from readalike.core.tables import columns as table_columns
 
@@ -168,8 +175,23 @@ ENTRY_KEYS = frozenset(
         "reader_table",
         "texts",
         "groups",
+        "download",
     }
 )
+#: file names of ``path`` that are archives, never a folder to download into
+ARCHIVE_SUFFIXES = (".tar", ".tar.xz", ".txz", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".zip")
+#: the reader files' upstream repository and the commit they are pinned to
+CORPUS_REPOSITORY = "beinborn/relative_importance"
+CORPUS_COMMIT = "eea825c9ba864c699e47f6b7f113d9d2034d612a"
+#: a raw file of that repository (``str.format`` with ``commit`` and the repository ``path``)
+CORPUS_RAW_URL = f"https://raw.githubusercontent.com/{CORPUS_REPOSITORY}/{{commit}}/{{path}}"
+#: PoTeC's reader table: repository, pinned commit, path in it and the SHA-256 of its bytes
+#: there (the same bytes as ``potec_participant_data.tsv`` of ``SHA256SUMS``)
+POTEC_REPOSITORY = "DiLi-Lab/PoTeC"
+POTEC_COMMIT = "b6a1c9dac1636c19e54ec74c61d5d6add6dad832"
+POTEC_TABLE_PATH = "participants/participant_data.tsv"
+POTEC_TABLE_SHA256 = "7eeecfbd42a29eea977ca903bd7d68465de98303bac2baf6352b9232ddeb9803"
+READER_TABLE_URL = f"https://raw.githubusercontent.com/{POTEC_REPOSITORY}/{{commit}}/{{path}}"
 TEXT_RULES = ("none", "word_id_orig", "potec")
 
 #: PoTeC's twelve texts in the order the reader files hold them (sentences 1-10 are b0, ...,
@@ -226,6 +248,22 @@ def needed_members(entries: Iterable[Mapping]) -> list[str]:
         if entry.get("material"):
             wanted.add(str(entry["material"]))
     return sorted(wanted)
+
+
+def manifest_reader_files(manifest: Mapping[str, str], members: str) -> list[str]:
+    """The reader files a manifest lists directly under the corpus folder ``members``.
+
+    The manifest says which files exist, so a stray file in the folder is never read, and a
+    download fetches exactly the files the loader goes on to read.
+    """
+    prefix = _prefix(members)
+    return [
+        rel
+        for rel in manifest
+        if rel.startswith(prefix)
+        and "/" not in rel[len(prefix) :]
+        and READER_FILE.fullmatch(rel[len(prefix) :])
+    ]
 
 
 def _prefix(members: str) -> str:
@@ -969,6 +1007,136 @@ def _check_entry(entry: Mapping) -> None:
         raise ValueError(f"corpus {name}: groups must map group names to specs")
     if entry.get("texts", "none") not in TEXT_RULES:
         raise ValueError(f"corpus {name}: texts {entry['texts']!r} is not one of {TEXT_RULES}")
+    download = entry.get("download", False)
+    if not isinstance(download, bool):
+        raise ValueError(f"corpus {name}: download must be true or false, not {download!r}")
+    if download and not entry.get("manifest"):
+        raise ValueError(
+            f"corpus {name}: download needs a manifest (SHA256SUMS.members) to check the "
+            "fetched files against"
+        )
+    if download and is_archive(entry["path"]):
+        raise ValueError(
+            f"corpus {name}: download fetches files into a folder; path {entry['path']} is an "
+            "archive (give a folder path, or drop download to read the archive)"
+        )
+
+
+def is_archive(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an archive: an existing file, or named like one."""
+    path = Path(path)
+    return path.is_file() or path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+# --------------------------------------------------------------------------- downloading
+
+
+def download_members(entry: Mapping) -> list[str]:
+    """The repository paths a ``download: true`` entry fetches, in manifest order.
+
+    The reader files its ``manifest`` lists under ``members`` (:func:`manifest_reader_files`,
+    the files :func:`load_reading_corpus` reads and verifies) and ``material`` when set.
+
+    Raises
+    ------
+    ValueError
+        One line naming the corpus: a bad entry, or a manifest without a reader file there.
+    """
+    _check_entry(entry)
+    name = entry["name"]
+    if not entry.get("download", False):
+        raise ValueError(f"corpus {name}: download is not set; nothing to fetch")
+    files = manifest_reader_files(read_manifest(entry["manifest"]), entry["members"])
+    if not files:
+        raise ValueError(
+            f"corpus {name}: {entry['manifest']} lists no reader file under {entry['members']}"
+        )
+    return files + ([str(entry["material"])] if entry.get("material") else [])
+
+
+def corpus_download_paths(entry: Mapping) -> list[str]:
+    """The local paths :func:`download_corpus` writes for ``entry`` (known before it runs).
+
+    Each member of :func:`download_members` under the folder ``path``, then
+    ``reader_table`` when set: the outputs of the workflow's ``download_corpus`` job.
+    """
+    root = Path(entry["path"])
+    paths = [str(root / rel) for rel in download_members(entry)]
+    if entry.get("reader_table"):
+        paths.append(str(Path(entry["reader_table"])))
+    return paths
+
+
+def download_corpus(
+    entry: Mapping,
+    base_url: str = CORPUS_RAW_URL,
+    reader_table_url: str = READER_TABLE_URL,
+    reader_table_sha256: str = POTEC_TABLE_SHA256,
+    timeout: float = 60.0,
+) -> list[str]:
+    """Fetch the files a ``download: true`` corpus entry reads, each verified on arrival.
+
+    The members of :func:`download_members` land in the folder ``path`` under their
+    repository paths, fetched from :data:`CORPUS_COMMIT` and checked against ``manifest``;
+    ``reader_table``, when set, is PoTeC's table (:data:`POTEC_TABLE_PATH` at
+    :data:`POTEC_COMMIT`), checked against ``reader_table_sha256``. Each file is streamed
+    to a temporary file and kept only if its SHA-256 matches
+    (:func:`~readalike.core.checksums.download_files`); a file already in place with its
+    hash is not fetched again. :func:`load_reading_corpus` checks every file once more.
+
+    Parameters
+    ----------
+    entry
+        The corpus' config mapping, with ``download: true``, a folder ``path`` and
+        ``manifest``.
+    base_url
+        ``str.format`` template of a reader file's URL, with ``{commit}`` and ``{path}`` (the
+        repository path); ``"file:///mirror/{path}"`` for a local mirror.
+    reader_table_url
+        The same for the reader table (``{path}`` is :data:`POTEC_TABLE_PATH`).
+    reader_table_sha256
+        The SHA-256 the reader table must have.
+    timeout
+        Seconds to wait on each connection.
+
+    Returns
+    -------
+    list of str
+        The local paths now in place, verified: :func:`corpus_download_paths`.
+
+    Raises
+    ------
+    ValueError
+        One line naming the corpus: a bad entry (no manifest, an archive ``path``), or a
+        fetched file whose bytes differ from its hash (naming the file and URL; not kept).
+    OSError
+        One line naming the corpus, the file and the URL: the fetch failed (no network,
+        a file missing upstream).
+    """
+    relpaths = download_members(entry)
+    name, root = entry["name"], Path(entry["path"])
+    manifest = read_manifest(entry["manifest"])
+    table = Path(entry["reader_table"]) if entry.get("reader_table") else None
+    table_url = reader_table_url.format(commit=POTEC_COMMIT, path=POTEC_TABLE_PATH)
+    try:
+        download_files(relpaths, root, manifest, CORPUS_COMMIT, base_url, timeout)
+        if table is not None:
+            download_files(
+                [table.name],
+                table.parent,
+                {table.name: reader_table_sha256},
+                POTEC_COMMIT,
+                # already formatted: download_files' own format must leave it as it is
+                table_url.replace("{", "{{").replace("}", "}}"),
+                timeout,
+            )
+    except ValueError as err:
+        raise ValueError(f"corpus {name}: {err}") from None
+    except OSError as err:
+        raise OSError(f"corpus {name}: {err}") from None
+    paths = corpus_download_paths(entry)
+    logger.info("corpus %s: %d files in place, verified", name, len(paths))
+    return paths
 
 
 def load_reading_corpus(
@@ -1024,14 +1192,7 @@ def load_reading_corpus(
     else:
         raise ValueError(f"corpus {name}: {path} is neither a folder nor an archive")
     if manifest is not None:
-        # the manifest says which files exist, so a stray file in the folder is never read
-        names = [
-            rel
-            for rel in manifest
-            if rel.startswith(prefix)
-            and "/" not in rel[len(prefix) :]
-            and READER_FILE.fullmatch(rel[len(prefix) :])
-        ]
+        names = manifest_reader_files(manifest, prefix)
         if not path.is_file():  # unpack_corpora has verified what it unpacked
             extra = [str(entry["material"])] if entry.get("material") else []
             verify_files(root, manifest, names + extra)

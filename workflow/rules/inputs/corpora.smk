@@ -1,7 +1,19 @@
 # Settings and input functions of the relative-importance comparison (corpora.smk).
 
+from readalike.human import reading_measures as _reading_measures
+
 CORPORA = config["corpora"]
 CORPUS_ENTRIES = {e["name"]: e for e in CORPORA["entries"]}
+# corpus -> the files download_corpus fetches for it (download: true), read from its
+# manifest; a manifest without the corpus' files is one line before any job runs
+try:
+    CORPUS_DOWNLOADS = {
+        name: _reading_measures.corpus_download_paths(entry)
+        for name, entry in CORPUS_ENTRIES.items()
+        if entry.get("download")
+    }
+except ValueError as err:
+    sys.exit(str(err))
 # model -> corpora it runs on, in config order
 CORPUS_RUNS = {m: list(names) for m, names in CORPORA["models"].items()}
 CORPUS_PAIRS = [(m, c) for m, names in CORPUS_RUNS.items() for c in names]
@@ -18,8 +30,20 @@ def corpus_entry(wildcards):
 
 def corpus_source_files(wildcards):
     entry = CORPUS_ENTRIES[wildcards.corpus]
+    if wildcards.corpus in CORPUS_DOWNLOADS:
+        # the fetched files (reader table included), made by download_corpus
+        files = CORPUS_DOWNLOADS[wildcards.corpus]
+        return files + [entry[k] for k in ("manifest", "sums") if k in entry]
     keys = ("path", "manifest", "sums", "reader_table")
     return [entry[k] for k in keys if k in entry]
+
+
+def corpus_download_manifests():
+    return sorted({CORPUS_ENTRIES[name]["manifest"] for name in CORPUS_DOWNLOADS})
+
+
+def corpus_download_outputs():
+    return sorted({path for paths in CORPUS_DOWNLOADS.values() for path in paths})
 
 
 def corpus_model_inputs(wildcards):
