@@ -265,3 +265,13 @@ def test_corpus_importance_shards_join_to_the_whole_run(tiny_model):
         np.testing.assert_allclose(a.attention, b.attention, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(a.saliency, b.saliency, rtol=1e-4, atol=1e-7)
         np.testing.assert_allclose(a.flow, b.flow, rtol=1e-5, atol=1e-7)
+
+
+def test_importance_measures_leave_out_surprisal_without_bos(caplog):
+    corpus = _corpus([("a", "b", "c"), ("d", "e", "f", "g")], np.full((1, 7), 0.25))
+    importance = _importance(corpus, [[np.nan, 2, 3], [np.nan, 3, 2, 1]])
+    measures = cp.importance_measures(importance, corpus)
+    assert "surprisal" not in measures and "saliency" in measures
+    assert "surprisal left out: the model read no BOS token" in caplog.text
+    with_bos = cp.importance_measures(_importance(corpus, [[1, 2, 3], [4, 3, 2, 1]]), corpus)
+    np.testing.assert_array_equal(with_bos["surprisal"], [1, 2, 3, 4, 3, 2, 1])

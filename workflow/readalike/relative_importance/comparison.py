@@ -212,8 +212,18 @@ def importance_measures(
         "flow": joined(lambda r: r.flow),
         "saliency": joined(lambda r: r.saliency),
         "grad_x_input": joined(lambda r: r.grad_x_input),
-        "surprisal": joined(lambda r: r.surprisal),
     }
+    surprisal = joined(lambda r: r.surprisal)
+    if np.isfinite(surprisal).all():
+        measures["surprisal"] = surprisal
+    else:
+        # only the first words can be NaN (the file format refuses any other)
+        logger.warning(
+            "%s on %s: surprisal left out: the model read no BOS token (bos: none), so no "
+            "sentence's first word has a surprisal, and a rank correlation needs every word",
+            importance.model,
+            corpus.corpus,
+        )
     if heads:
         measures["attention"] = joined(lambda r: r.attention)
     if all(r.norm is not None for r in records):
