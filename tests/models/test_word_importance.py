@@ -280,6 +280,26 @@ def test_batched_run_equals_one_sentence_at_a_time(lm, results):
             )
 
 
+def test_length_batches_by_sentences_and_by_padded_tokens():
+    lengths = [3, 9, 5, 9, 2, 4]
+    # longest first (ties in input order), chunks of batch_size without a token limit
+    assert wi.length_batches(lengths, 4) == [[1, 3, 2, 5], [0, 4]]
+    assert wi.length_batches(lengths, 2) == [[1, 3], [2, 5], [0, 4]]
+    # 20 positions: 9 + 9 pad to 18; then 5 (+4 = 10, +3 = 15, +2 = 20) fill one batch
+    assert wi.length_batches(lengths, 8, max_tokens=20) == [[1, 3], [2, 5, 0, 4]]
+    # a sentence longer than the limit goes alone, nothing is dropped
+    assert wi.length_batches(lengths, 8, max_tokens=4) == [[1], [3], [2], [5], [0], [4]]
+    assert wi.length_batches([], 8) == []
+
+
+def test_token_limited_batches_give_the_same_measures(lm, results):
+    model, tok = lm
+    limited = wi.word_importance(model, tok, SENTENCES, batch_size=8, max_tokens=12, progress=False)
+    for got, want in zip(limited, results, strict=True):
+        np.testing.assert_allclose(got.saliency, want.saliency, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(got.attention, want.attention, rtol=1e-4, atol=1e-6)
+
+
 def test_surprisal_equals_log_probabilities_from_the_logits(lm, results):
     model, tok = lm
     bos_id, _ = resolve_bos(tok, model.config)

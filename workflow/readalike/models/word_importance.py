@@ -441,6 +441,7 @@ def word_importance(
     norm: bool = True,
     names: Sequence[str] | None = None,
     progress: bool = True,
+    max_tokens: int | None = None,
 ) -> list[WordImportance]:
     """Every word-importance measure of every sentence (definitions in the module notes).
 
@@ -457,7 +458,7 @@ def word_importance(
     sentences
         Each a list of whitespace words, as shown to readers.
     batch_size
-        Sentences per pass.
+        Sentences per pass, at most.
     bos
         The model's ``bos`` choice, see :func:`readalike.models.bos.resolve_bos`.
     norm
@@ -466,6 +467,10 @@ def word_importance(
         Names of the sentences for errors (default: index and text).
     progress
         Show a tqdm bar over batches.
+    max_tokens
+        At most this many token positions per pass, padding included (``None``: no
+        limit): what a pass holds for its backward pass grows with them, the vocabulary-wide
+        logits most of all (:func:`length_batches`).
 
     Returns
     -------
@@ -532,8 +537,7 @@ def word_importance(
     handles = [m.register_forward_hook(attention_hook(i)) for i, m in enumerate(modules)]
     if maps is not None:
         handles += [m.values.register_forward_hook(value_hook(i)) for i, m in enumerate(maps)]
-    order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i].input_ids))
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = length_batches([len(e.input_ids) for e in encoded], batch_size, max_tokens)
     results: list[WordImportance | None] = [None] * len(encoded)
     try:
         with frozen_weights(model), torch.enable_grad():
@@ -583,6 +587,27 @@ def word_importance(
         current.clear()
         values.clear()
     return results
+
+
+def length_batches(
+    lengths: Sequence[int], batch_size: int, max_tokens: int | None = None
+) -> list[list[int]]:
+    """Batches of sentence indices, longest sentences first, each padded to its first.
+
+    A batch takes at most ``batch_size`` sentences, and with ``max_tokens`` at most that
+    many padded token positions (sentences x the batch's longest); a sentence longer than
+    ``max_tokens`` goes alone. Sorting by length keeps the padding small.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < batch_size:
+            width = lengths[batches[-1][0]]  # the longest of the batch: sorted descending
+            if max_tokens is None or (len(batches[-1]) + 1) * width <= max_tokens:
+                batches[-1].append(i)
+                continue
+        batches.append([i])
+    return batches
 
 
 def _sentence_result(

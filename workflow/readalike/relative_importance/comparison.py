@@ -75,6 +75,7 @@ def corpus_importance(
     norm: bool = True,
     n_threads: int | None = None,
     shard: tuple[int, int] = (0, 1),
+    max_tokens: int | None = None,
 ) -> WordImportanceSet:
     """Every word-importance measure of the corpus' sentences under one model (one load).
 
@@ -83,6 +84,8 @@ def corpus_importance(
     sentences in order. ``shard = (i, n)`` computes only the sentences
     :func:`shard_indices` gives shard ``i`` of ``n`` (attrs ``shard``, ``n_shards``), for
     :func:`join_shards`: the sentences are independent, so ``n`` jobs share a corpus.
+    ``batch_size`` and ``max_tokens`` bound each pass (sentences, padded token positions;
+    :func:`readalike.models.word_importance.length_batches`).
     """
     import torch
 
@@ -100,6 +103,7 @@ def corpus_importance(
         tokenizer,
         sentences,
         batch_size=batch_size,
+        max_tokens=max_tokens,
         bos=bos,
         norm=norm,
         names=[
