@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from readalike.release import study_a as rel
+from tests.workflow.checkout import copy_checkout
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "release" / "scaling_finetuning"
@@ -80,13 +81,7 @@ def _run(workdir: Path, *targets: str, config: str = "config/tamper.yaml", extra
 @pytest.fixture
 def workdir(tmp_path) -> Path:
     """A checkout with a small copy of the release and a run that made its table."""
-    for name in ("config", "resources", "workflow"):
-        shutil.copytree(
-            ROOT / name,
-            tmp_path / name,
-            symlinks=True,
-            ignore=shutil.ignore_patterns("__pycache__"),
-        )
+    copy_checkout(tmp_path)
     files = [
         rel.human_relpath(f"mean_saccade_{m}", g) for g in ("p1", "p2") for m in ("num", "dur")
     ]

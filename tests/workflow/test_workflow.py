@@ -17,6 +17,7 @@ import pytest
 
 from readalike.core.tables import TABLES, table_for_path
 from readalike.study_a.tables import CONTROLS
+from tests.workflow.checkout import copy_checkout
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT.parent / "shared" / "release" / "scaling_finetuning"
@@ -37,18 +38,6 @@ FIGURES = [
     "resemblance_ci_by_layer",
     "reader_resemblance_l2_vs_l1",
 ]
-
-
-def _copy_workflow(dest: Path) -> Path:
-    for name in ("config", "resources", "workflow"):
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(
-                src, dest / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -97,7 +86,7 @@ def _same_as_committed(table: pd.DataFrame, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> Path:
-    workdir = _copy_workflow(tmp_path_factory.mktemp("demo"))
+    workdir = copy_checkout(tmp_path_factory.mktemp("demo"))
     done = _snakemake(workdir)
     assert done.returncode == 0, done.stderr[-4000:]
     return workdir
@@ -249,7 +238,7 @@ def test_report_holds_every_figure(demo_run):
 
 
 def test_bad_config_fails_before_any_job(tmp_path):
-    workdir = _copy_workflow(tmp_path)
+    workdir = copy_checkout(tmp_path)
     config = workdir / "config" / "config.yaml"
     config.write_text(config.read_text() + "\nunknown_key: 1\n")
     done = _snakemake(workdir, "-n")
@@ -260,7 +249,7 @@ def test_bad_config_fails_before_any_job(tmp_path):
 @pytest.mark.release
 @pytest.mark.skipif(not RELEASE.is_dir(), reason="no released data in ../shared")
 def test_release_workflow(tmp_path):
-    workdir = _copy_workflow(tmp_path)
+    workdir = copy_checkout(tmp_path)
     # the copy lives elsewhere: point the config's relative release paths at ../shared
     (workdir / "paths.yaml").write_text(
         f"release_dir: {RELEASE}\n"
@@ -341,7 +330,7 @@ def test_release_workflow(tmp_path):
 
 def test_families_workflow(tmp_path):
     """Study A and B on GPT-2 and Qwen2 (no BOS) zoo pairs beside a LLaMA zoo model."""
-    workdir = _copy_workflow(tmp_path)
+    workdir = copy_checkout(tmp_path)
     shutil.copytree(ROOT / ".test", workdir / ".test")
     done = _snakemake(workdir, "--configfile", ".test/config/families.yaml")
     assert done.returncode == 0, done.stderr[-4000:]
