@@ -161,6 +161,10 @@ def test_comparison_table_groups_and_hand_checked_values(grouped):
     # saliency is the same ramp as surprisal; flow its reverse
     assert value("a", "spearman_mean", "saliency") == pytest.approx(1.0)
     assert value("a", "spearman_mean", "flow") == pytest.approx(-1.0)
+    # heads not compared: attention's only rows are the per-head regression, per layer
+    heads = table[table["measure"] == "attention"]
+    assert set(heads["statistic"]) == {"ols_r2_in_sample", "ols_r2_heldout"}
+    assert len(heads) == 2 * 2 * 3  # statistics x layers x groups (not the pair "a vs b")
 
 
 def test_reference_table_baselines_and_ceilings(grouped):

@@ -81,6 +81,42 @@ def test_row_layout(rows, measure, statistic, count):
     assert list(picked["layer"]) == [0, 1]
 
 
+def test_head_regression_rows_are_model_rows_regression(rows, corpus):
+    alone = tb.head_regression_rows(
+        corpus["human"],
+        corpus["model"],
+        corpus["offsets"],
+        corpus["text"],
+        model="toy",
+        corpus="demo",
+        group="all",
+        synthetic=True,
+    )
+    assert list(alone.columns) == tb.COLUMNS
+    assert sorted(set(alone["statistic"])) == ["ols_r2_heldout", "ols_r2_in_sample"]
+    assert alone["measure"].eq("attention").all() and alone["layer"].tolist() == [0, 1] * 2
+    within = rows[rows["statistic"].str.startswith("ols_r2") & (rows["measure"] == "attention")]
+    pd.testing.assert_frame_equal(alone.reset_index(drop=True), within.reset_index(drop=True))
+    # by hand: OLS of the group mean on the three heads of layer 0 with numpy's least squares
+    mean = st.group_mean(corpus["human"], corpus["offsets"])
+    x = np.column_stack([np.ones_like(mean), corpus["model"][0].T])
+    beta = np.linalg.lstsq(x, mean, rcond=None)[0]
+    r2 = 1 - ((mean - x @ beta) ** 2).sum() / ((mean - mean.mean()) ** 2).sum()
+    first = alone.query("statistic == 'ols_r2_in_sample' and layer == 0")["value"].item()
+    assert first == pytest.approx(r2)
+    with pytest.raises(ValueError, match=r"attention must be \(layers, heads, n_words\)"):
+        tb.head_regression_rows(
+            corpus["human"],
+            corpus["model"][0],
+            corpus["offsets"],
+            corpus["text"],
+            model="toy",
+            corpus="demo",
+            group="all",
+            synthetic=True,
+        )
+
+
 def test_values_are_the_statistics_functions(rows, corpus):
     h, m, offsets = corpus["human"], corpus["model"], corpus["offsets"]
     mean = st.group_mean(h, offsets)

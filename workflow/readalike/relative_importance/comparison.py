@@ -260,7 +260,9 @@ def comparison_table(
     ``seed``, ``kendall``, ``mutual_information``, ``mixedlm``, ``mixedlm_max_sentences``,
     ``heads``).
     """
-    measures = importance_measures(importance, corpus, heads=settings["heads"])
+    measures = importance_measures(importance, corpus, heads=True)
+    # every statistic per head only when asked; the per-head regression always
+    head_attention = None if settings["heads"] else measures.pop("attention")
     offsets = corpus.offsets()
     words = [w for s in corpus.sentences for w in s]
     length = st.word_lengths(words).astype(np.float64)
@@ -286,6 +288,19 @@ def comparison_table(
                 **_options(settings),
             )
         )
+        if head_attention is not None:
+            frames.append(
+                rt.head_regression_rows(
+                    human,
+                    head_attention,
+                    offsets,
+                    corpus.texts,
+                    model=model,
+                    corpus=corpus.corpus,
+                    group=group,
+                    synthetic=synthetic,
+                )
+            )
     for a, b in group_pairs:
         frames.append(
             rt.group_comparison_rows(

@@ -363,6 +363,50 @@ def model_rows(
     return _finish(frames)
 
 
+def head_regression_rows(
+    human,
+    attention,
+    offsets,
+    text_of_sentence,
+    *,
+    model: str,
+    corpus: str,
+    group: str,
+    synthetic: bool | str,
+    n_folds: int | None = None,
+) -> pd.DataFrame:
+    """Study A's regression alone: the group mean on every head of a layer, per layer.
+
+    The ``ols_r2_in_sample`` and ``ols_r2_heldout`` rows of measure ``attention`` (one per
+    layer, the layer's heads as regressors) that :func:`model_rows` makes among every
+    other statistic when it is given the per-head attention. Without the per-head rows of
+    the other statistics (``corpora.heads: false``) the regression still costs little, so
+    it is kept for every layer.
+
+    Parameters
+    ----------
+    human : (n_readers, n_words) float, NaN where a reader did not read the sentence.
+    attention : (layers, heads, n_words) float, the attention each word receives per head.
+    offsets, text_of_sentence, n_folds : as in :func:`model_rows`.
+    """
+    human = st._as_rows(human)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    attention = np.asarray(attention, dtype=np.float64)
+    if attention.ndim != 3:
+        raise ValueError(f"attention must be (layers, heads, n_words), got {attention.shape}")
+    labels = {"model": model, "corpus": corpus, "group": group, "provenance": provenance(synthetic)}
+    mean = st.group_mean(human, offsets)
+    pooled = {
+        "sentences": int(st.read_mask(mean[None, :], offsets)[0].sum()),
+        "readers": int(st.read_mask(human, offsets).any(axis=1).sum()),
+    }
+    return _finish(
+        _regression_frames(
+            mean, attention, offsets, text_of_sentence, n_folds, "attention", pooled, labels
+        )
+    )
+
+
 def _regression_frames(
     mean, values, offsets, text_of_sentence, n_folds, measure, pooled, labels
 ) -> list[pd.DataFrame]:
