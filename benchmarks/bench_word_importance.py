@@ -225,6 +225,12 @@ def main() -> None:
         "--peer-sentences", type=int, default=0, help="time the peers on the first k (0: all)"
     )
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--max-tokens", type=int, default=None, help="padded token positions per pass, at most"
+    )
+    parser.add_argument(
+        "--shards", type=int, default=2, help="GECO extrapolation: jobs side by side, one a core"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--hidden", type=int, default=64)
@@ -271,11 +277,20 @@ def main() -> None:
     ours_best, ours_med, ours = timed(
         synchronised(
             lambda: wi.word_importance(
-                model, tokenizer, sentences, batch_size=args.batch_size, progress=False
+                model,
+                tokenizer,
+                sentences,
+                batch_size=args.batch_size,
+                max_tokens=args.max_tokens,
+                progress=False,
             )
         ),
         args.repeats,
     )
+    import resource
+
+    # before the peers' side runs: the workflow's model job is readalike's side alone
+    ours_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     if torch.cuda.is_available():
         weights = sum(p.numel() * p.element_size() for p in model.parameters())
         print(
@@ -312,8 +327,9 @@ def main() -> None:
     for measure, seconds in peer_times.items():
         print(f"  {measure:52s} {seconds * scale:8.3f} s")
     print(f"  {'total':52s} {total:8.3f} s")
+    limit = f", at most {args.max_tokens} token positions" if args.max_tokens else ""
     print(
-        f"readalike (one forward + one backward per batch of {args.batch_size}): best "
+        f"readalike (one forward + one backward per batch of {args.batch_size}{limit}): best "
         f"{ours_best:.3f} s (median {ours_med:.3f}), of which the {sum(lengths)} flow "
         f"problems {flow_best:.3f} s"
     )
@@ -323,12 +339,15 @@ def main() -> None:
         theirs = total / len(sentences) * n_geco / 60
         print(
             f"all {n_geco} comparable GECO sentences, extrapolated: readalike "
-            f"{per_sentence * n_geco / 60:.1f} min, peers {theirs:.1f} min (target <= 15 min)"
+            f"{per_sentence * n_geco / 60:.1f} min in one process, "
+            f"{per_sentence * n_geco / 60 / args.shards:.1f} min as {args.shards} shards side by "
+            f"side (corpora.shards, one core each); peers {theirs:.1f} min (target <= 15 min)"
         )
-    import resource
-
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"peak resident memory of this process (both sides): {peak:.2f} GiB (target <= 2 GB)")
+    print(
+        f"peak resident memory: readalike's side {ours_peak:.2f} GiB (the GECO sample and the "
+        f"model loaded; target <= 2 GB), the process after both sides {peak:.2f} GiB"
+    )
     without_flow = total - peer_times["flow"] * scale
     print(
         f"speed-up without flow on either side: "
