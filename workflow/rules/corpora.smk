@@ -84,6 +84,7 @@ rule corpus_word_importance:
     params:
         model=corpus_model_params,
         batch_size=CORPORA["batch_size"],
+        max_tokens=CORPORA["max_tokens"],
         n_shards=lambda wildcards: corpus_shards(wildcards.corpus),
     script:
         "../scripts/corpus_word_importance.py"

@@ -17,6 +17,7 @@ importance = corpus_importance(
     dtype=model["dtype"],
     device=model["device"],
     batch_size=snakemake.params.batch_size,
+    max_tokens=snakemake.params.max_tokens,
     bos=model["bos"],
     n_threads=snakemake.threads,
     shard=(int(snakemake.wildcards.shard), snakemake.params.n_shards),
