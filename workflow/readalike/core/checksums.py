@@ -280,3 +280,13 @@ def download_files(
                     f"{rel}: downloaded from {url} with SHA-256 {found}, the manifest says "
                     f"{expected}; the file is corrupted or altered, not kept"
                 )
+
+
+#: file names that are archives (never a folder to download into)
+ARCHIVE_SUFFIXES = (".tar", ".tar.xz", ".txz", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".zip")
+
+
+def is_archive(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an archive: an existing file, or named like one."""
+    path = Path(path)
+    return path.is_file() or path.name.lower().endswith(ARCHIVE_SUFFIXES)

@@ -21,6 +21,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from readalike.core.checksums import is_archive
+
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
 #: Defaults that depend on another value of the same entry, so that the schema (whose
@@ -380,13 +382,10 @@ def _check_corpora(corpora: Mapping[str, Any], models: Mapping[str, int], base: 
             raise ConfigError(f"{where}.name: {entry['name']!r} is already a corpus")
         entries[entry["name"]] = entry
         if entry.get("download"):
-            from readalike.human.reading_measures import ARCHIVE_SUFFIXES  # numpy, pandas
-
             # the download job creates path and reader_table; the manifest says what to fetch
             if "manifest" not in entry:
                 raise ConfigError(f"{where}.manifest: required with download (checks the files)")
-            path = base / entry["path"]
-            if path.is_file() or path.name.lower().endswith(ARCHIVE_SUFFIXES):
+            if is_archive(base / entry["path"]):
                 raise ConfigError(
                     f"{where}.path: {entry['path']!r} is an archive; download needs a folder"
                 )

@@ -145,7 +145,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from readalike.core.checksums import download_files, read_manifest, sha256_file, verify_files
+from readalike.core.checksums import (
+    download_files,
+    is_archive,
+    read_manifest,
+    sha256_file,
+    verify_files,
+)
 from readalike.core.formats import ReadingCorpus
 from readalike.core.tables import columns as table_columns
 
@@ -178,8 +184,6 @@ ENTRY_KEYS = frozenset(
         "download",
     }
 )
-#: file names of ``path`` that are archives, never a folder to download into
-ARCHIVE_SUFFIXES = (".tar", ".tar.xz", ".txz", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".zip")
 #: the reader files' upstream repository and the commit they are pinned to
 CORPUS_REPOSITORY = "beinborn/relative_importance"
 CORPUS_COMMIT = "eea825c9ba864c699e47f6b7f113d9d2034d612a"
@@ -1020,12 +1024,6 @@ def _check_entry(entry: Mapping) -> None:
             f"corpus {name}: download fetches files into a folder; path {entry['path']} is an "
             "archive (give a folder path, or drop download to read the archive)"
         )
-
-
-def is_archive(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is an archive: an existing file, or named like one."""
-    path = Path(path)
-    return path.is_file() or path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
 # --------------------------------------------------------------------------- downloading
