@@ -72,7 +72,12 @@ def test_real_workflow(tmp_path):
 
     # Study B on SmolLM2 alone: 6 real prompts spread over the three sources
     scores = _read(out, "instruction_scores").set_index("source")
-    assert scores["n_prompts"].to_dict() == {"Self-Instruct": 2, "LIMA": 3, "MT-Bench": 1}
+    assert scores["n_prompts"].to_dict() == {
+        "Self-Instruct": 2,
+        "LIMA": 3,
+        "MT-Bench": 1,
+        "All": 6,
+    }
     assert set(scores["provenance"]) == {"real"}
     per_prompt = _read(out, "attribution_scores")
     assert len(per_prompt) == 6 and per_prompt["model"].eq("smollm2-135m-instruct").all()
@@ -82,4 +87,5 @@ def test_real_workflow(tmp_path):
     assert len(_read(out, "head_pairs")) > 0
     for name in PAIR_TABLES:
         assert not (out / f"{name}.tsv").exists(), name
-    assert "Study B: no base and tuned pair in study_b.pairs" in done.stderr
+    # Snakemake's log goes to standard output
+    assert "Study B: no base and tuned pair in study_b.pairs" in done.stdout + done.stderr
