@@ -1040,16 +1040,30 @@ def download_members(entry: Mapping) -> list[str]:
     ValueError
         One line naming the corpus: a bad entry, or a manifest without a reader file there.
     """
+    return _download_plan(entry)[1]
+
+
+def _download_plan(entry: Mapping) -> tuple[dict[str, str], list[str]]:
+    """The entry's manifest and the repository paths it fetches (:func:`download_members`)."""
     _check_entry(entry)
     name = entry["name"]
     if not entry.get("download", False):
         raise ValueError(f"corpus {name}: download is not set; nothing to fetch")
-    files = manifest_reader_files(read_manifest(entry["manifest"]), entry["members"])
+    manifest = read_manifest(entry["manifest"])
+    files = manifest_reader_files(manifest, entry["members"])
     if not files:
         raise ValueError(
             f"corpus {name}: {entry['manifest']} lists no reader file under {entry['members']}"
         )
-    return files + ([str(entry["material"])] if entry.get("material") else [])
+    return manifest, files + ([str(entry["material"])] if entry.get("material") else [])
+
+
+def _local_paths(entry: Mapping, relpaths: Sequence[str]) -> list[str]:
+    """Where the fetched ``relpaths`` and the reader table land (:func:`corpus_download_paths`)."""
+    paths = [str(Path(entry["path"]) / rel) for rel in relpaths]
+    if entry.get("reader_table"):
+        paths.append(str(Path(entry["reader_table"])))
+    return paths
 
 
 def corpus_download_paths(entry: Mapping) -> list[str]:
@@ -1058,11 +1072,7 @@ def corpus_download_paths(entry: Mapping) -> list[str]:
     Each member of :func:`download_members` under the folder ``path``, then
     ``reader_table`` when set: the outputs of the workflow's ``download_corpus`` job.
     """
-    root = Path(entry["path"])
-    paths = [str(root / rel) for rel in download_members(entry)]
-    if entry.get("reader_table"):
-        paths.append(str(Path(entry["reader_table"])))
-    return paths
+    return _local_paths(entry, download_members(entry))
 
 
 def download_corpus(
@@ -1111,9 +1121,8 @@ def download_corpus(
         One line naming the corpus, the file and the URL: the fetch failed (no network,
         a file missing upstream).
     """
-    relpaths = download_members(entry)
+    manifest, relpaths = _download_plan(entry)
     name, root = entry["name"], Path(entry["path"])
-    manifest = read_manifest(entry["manifest"])
     table = Path(entry["reader_table"]) if entry.get("reader_table") else None
     table_url = reader_table_url.format(commit=POTEC_COMMIT, path=POTEC_TABLE_PATH)
     try:
@@ -1132,7 +1141,7 @@ def download_corpus(
         raise ValueError(f"corpus {name}: {err}") from None
     except OSError as err:
         raise OSError(f"corpus {name}: {err}") from None
-    paths = corpus_download_paths(entry)
+    paths = _local_paths(entry, relpaths)
     logger.info("corpus %s: %d files in place, verified", name, len(paths))
     return paths
 
